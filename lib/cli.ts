@@ -1,0 +1,128 @@
+/**
+ * The command line: flags to options, the help text, and usage errors (one
+ * line, exit code 2). No I/O beyond what validating the root needs.
+ */
+import { parseArgs } from "node:util";
+import type { ServerOptions } from "./server.ts";
+
+export const VERSION = "0.1.0";
+
+export const HELP = `xxftp ${VERSION} — a sandboxed FTP server configured by the folder tree it shares
+
+Usage:
+  xxftp serve [ROOT] [options]     share ROOT (default ./home)
+  xxftp passwd USER [ROOT] [--create]
+                                   set USER's password (read from a prompt, or stdin)
+  xxftp --help | --version
+
+Serve options:
+  --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 or :: to share on a network)
+  --port N                 control port (default 2121; 0 = any free port)
+  --passive-ports A-B      passive data port range (default: any free port)
+  --public-host ADDR       address announced in PASV replies (behind NAT)
+  --max-connections N      whole-server limit (default 500); over it: 421 and close
+  --max-per-ip N           per client address limit (default 50); over it: 421 and close
+  --idle-timeout SECONDS   control connection idle limit (default 120); 421 then close
+  --login-timeout SECONDS  time to log in after connecting (default 30)
+  --data-timeout SECONDS   wait for a data connection (default 30); 425 then
+  --max-login-failures N   failed logins from one address before it is held off (default 5)
+  --ban-seconds SECONDS    how long an address is held off (default 300)
+  --login-fail-delay MS    delay before answering the first failed login; doubles (default 1000)
+  --allow-outside PATH     let virtual directories point into PATH (outside ROOT); repeatable
+
+The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
+See README.md for .xxftp/password, permission, size and virtual.`;
+
+/** What the command line asks for. */
+export type Invocation =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; options: ServerOptions }
+  | { kind: "passwd"; user: string; root: string; create: boolean };
+
+/** A mistake on the command line; the message is one line for the user. */
+export class UsageError extends Error {}
+
+function whole(flag: string, value: string | undefined, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`--${flag} needs a whole number from ${min} to ${max}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+function portRange(value: string | undefined): [number, number] | null {
+  if (value === undefined) return null;
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(value);
+  const [a, b] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || a < 1024 || b > 65535 || a > b) {
+    throw new UsageError(`--passive-ports needs A-B with 1024 <= A <= B <= 65535, not "${value}"`);
+  }
+  return [a, b];
+}
+
+/** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
+export function parseCommandLine(argv: string[]): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "passive-ports": { type: "string" },
+        "public-host": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-per-ip": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "login-timeout": { type: "string" },
+        "data-timeout": { type: "string" },
+        "max-login-failures": { type: "string" },
+        "ban-seconds": { type: "string" },
+        "login-fail-delay": { type: "string" },
+        "allow-outside": { type: "string", multiple: true },
+        create: { type: "boolean" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return { kind: "help" };
+  if (v.version) return { kind: "version" };
+  const [command, ...rest] = positionals;
+  if (command === "passwd") {
+    if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
+    return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
+  }
+  if (command !== "serve") {
+    throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
+  }
+  if (rest.length > 1) throw new UsageError(`serve takes one ROOT, got ${rest.length}`);
+  if (v.create) throw new UsageError("--create belongs to passwd");
+  const seconds = (flag: string, value: string | undefined, fallback: number) =>
+    whole(flag, value, fallback, 1, 86400) * 1000;
+  return {
+    kind: "serve",
+    options: {
+      root: rest[0] ?? "./home",
+      host: v.host ?? "127.0.0.1",
+      port: whole("port", v.port, 2121, 0, 65535),
+      passivePorts: portRange(v["passive-ports"]),
+      publicHost: v["public-host"] ?? null,
+      maxConnections: whole("max-connections", v["max-connections"], 500, 1, 100000),
+      maxPerIp: whole("max-per-ip", v["max-per-ip"], 50, 1, 100000),
+      idleTimeoutMs: seconds("idle-timeout", v["idle-timeout"], 120),
+      loginTimeoutMs: seconds("login-timeout", v["login-timeout"], 30),
+      dataTimeoutMs: seconds("data-timeout", v["data-timeout"], 30),
+      maxLoginFailures: whole("max-login-failures", v["max-login-failures"], 5, 1, 1000),
+      banSeconds: whole("ban-seconds", v["ban-seconds"], 300, 1, 86400 * 7),
+      loginFailDelayMs: whole("login-fail-delay", v["login-fail-delay"], 1000, 0, 60000),
+      allowOutside: v["allow-outside"] ?? [],
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The command table: for every verb, whether login is needed, its argument
+ * rule, whether the argument is a path, and the permission that path needs.
+ * `dispatch` checks those columns, once, before any handler runs, so handlers
+ * assume their preconditions hold.
+ */
+import * as auth from "./commands/auth.ts";
+import * as dirs from "./commands/dirs.ts";
+import * as files from "./commands/files.ts";
+import * as info from "./commands/info.ts";
+import * as transfer from "./commands/transfer.ts";
+import { reply, type Reply, replies } from "./replies.ts";
+import type { Session } from "./session.ts";
+import type { Target } from "./vfs.ts";
+
+/**
+ * What a path argument needs:
+ * - `list`: read permission inside the folder itself (LIST, CWD into it);
+ * - `read`: read permission where the entry lives;
+ * - `create`: write where it lives, plus modify when something is already there;
+ * - `modify`: modify where it lives, and the entry must not be fixed (`/`, a virtual directory).
+ */
+export type Need = "list" | "read" | "create" | "modify";
+
+/** A command whose argument is plain text. */
+export type PlainHandler = (s: Session, arg: string) => Promise<Reply | void> | Reply | void;
+/** A command whose argument is a path, already resolved and checked. */
+export type PathHandler = (
+  s: Session,
+  target: Target,
+  arg: string,
+) => Promise<Reply | void> | Reply | void;
+
+/** One row of the table. */
+export type Command =
+  & {
+    login: boolean;
+    arg: "none" | "optional" | "required";
+    /** Needs a preceding RNFR (RNTO). */
+    afterRnfr?: boolean;
+    help: string;
+  }
+  & (
+    | { kind: "plain"; run: PlainHandler }
+    | {
+      kind: "path";
+      /** The permission the path needs; an empty path is the current folder. */
+      need: Need;
+      /** The path part of the argument (LIST's `-la` flags are not part of it). */
+      pathOf?: (arg: string) => string;
+      run: PathHandler;
+    }
+  );
+
+const plain = (login: boolean, arg: Command["arg"], run: PlainHandler, help: string): Command => ({
+  kind: "plain",
+  login,
+  arg,
+  run,
+  help,
+});
+
+const onPath = (
+  need: Need,
+  arg: Command["arg"],
+  run: PathHandler,
+  help: string,
+  extra: { pathOf?: (arg: string) => string; afterRnfr?: boolean } = {},
+): Command => ({ kind: "path", login: true, need, arg, run, help, ...extra });
+
+/** Every verb the server knows. */
+export const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ["USER", plain(false, "optional", auth.user, "USER <name>")],
+  ["PASS", plain(false, "optional", auth.pass, "PASS <password>")],
+  ["QUIT", plain(false, "none", auth.quit, "QUIT (end the session)")],
+  ["BYE", plain(false, "none", auth.quit, "BYE (same as QUIT)")],
+  ["NOOP", plain(false, "none", info.noop, "NOOP")],
+  ["SYST", plain(false, "none", info.syst, "SYST")],
+  ["FEAT", plain(false, "none", info.feat, "FEAT")],
+  ["OPTS", plain(false, "required", info.opts, "OPTS UTF8 ON")],
+  ["HELP", plain(false, "optional", info.help, "HELP [<verb>]")],
+  ["STAT", plain(true, "optional", info.stat, "STAT")],
+  ["TYPE", plain(true, "required", info.type, "TYPE A | I")],
+  ["MODE", plain(true, "required", info.mode, "MODE S")],
+  ["STRU", plain(true, "required", info.stru, "STRU F")],
+  ["ALLO", plain(true, "optional", info.allo, "ALLO <bytes>")],
+  ["SITE", plain(true, "optional", info.site, "SITE HELP")],
+  ["PWD", plain(true, "none", dirs.pwd, "PWD")],
+  ["XPWD", plain(true, "none", dirs.pwd, "XPWD")],
+  ["CWD", onPath("list", "optional", dirs.cwd, "CWD <path>")],
+  ["XCWD", onPath("list", "optional", dirs.cwd, "XCWD <path>")],
+  ["CDUP", onPath("list", "none", dirs.cwd, "CDUP", { pathOf: () => ".." })],
+  ["XCUP", onPath("list", "none", dirs.cwd, "XCUP", { pathOf: () => ".." })],
+  ["MKD", onPath("modify", "required", dirs.mkd, "MKD <path>")],
+  ["XMKD", onPath("modify", "required", dirs.mkd, "XMKD <path>")],
+  ["RMD", onPath("modify", "required", dirs.rmd, "RMD <path>")],
+  ["XRMD", onPath("modify", "required", dirs.rmd, "XRMD <path>")],
+  ["LIST", onPath("list", "optional", dirs.list, "LIST [<path>]", { pathOf: dirs.withoutFlags })],
+  ["NLST", onPath("list", "optional", dirs.nlst, "NLST [<path>]", { pathOf: dirs.withoutFlags })],
+  ["MLSD", onPath("list", "optional", dirs.mlsd, "MLSD [<path>]")],
+  ["MLST", onPath("read", "optional", dirs.mlst, "MLST [<path>]")],
+  ["SIZE", onPath("read", "required", files.size, "SIZE <path>")],
+  ["MDTM", onPath("read", "required", files.mdtm, "MDTM <path>")],
+  ["DELE", onPath("modify", "required", files.dele, "DELE <path>")],
+  ["RNFR", onPath("modify", "required", files.rnfr, "RNFR <path>")],
+  ["RNTO", onPath("modify", "required", files.rnto, "RNTO <path>", { afterRnfr: true })],
+  ["PASV", plain(true, "none", transfer.pasv, "PASV")],
+  ["EPSV", plain(true, "optional", transfer.epsv, "EPSV [ALL]")],
+  ["PORT", plain(true, "required", transfer.port, "PORT h1,h2,h3,h4,p1,p2")],
+  ["EPRT", plain(true, "required", transfer.eprt, "EPRT |proto|addr|port|")],
+  ["REST", plain(true, "required", transfer.rest, "REST <offset>")],
+  ["RETR", onPath("read", "required", transfer.retr, "RETR <path>")],
+  ["STOR", onPath("create", "required", transfer.stor, "STOR <path>")],
+  ["APPE", onPath("create", "required", transfer.appe, "APPE <path>")],
+  ["ABOR", plain(true, "none", transfer.abor, "ABOR")],
+]);
+
+/** Verbs of RFC 959 that are recognised but deliberately not offered. */
+const NOT_IMPLEMENTED = new Set(["ACCT", "SMNT", "REIN", "STOU"]);
+
+/** Checks the row's columns for a target; null when the command may go ahead. */
+export function checkNeed(need: Need, t: Target): Reply | null {
+  switch (need) {
+    case "list":
+      return t.perms.has("read") ? null : replies.denied;
+    case "read":
+      return t.parentPerms.has("read") ? null : replies.denied;
+    case "create":
+      if (t.fixed) return replies.virtualFixed;
+      if (!t.parentPerms.has("write")) return replies.denied;
+      return t.info !== null && !t.parentPerms.has("modify") ? replies.denied : null;
+    case "modify":
+      if (t.fixed) return replies.virtualFixed;
+      return t.parentPerms.has("modify") ? null : replies.denied;
+  }
+}
+
+/** Runs one command line's verb through the table; returns the reply to send, if any. */
+export async function dispatch(s: Session, verb: string, arg: string): Promise<Reply | void> {
+  const cmd = COMMANDS.get(verb);
+  if (!cmd) {
+    return NOT_IMPLEMENTED.has(verb) ? reply(502, `${verb} not implemented.`) : replies.notUnderstood;
+  }
+  if (cmd.login && s.vfs === null) return replies.loginFirst;
+  if (cmd.arg === "none" && arg !== "") return replies.noArgument;
+  if (cmd.arg === "required" && arg === "") return replies.needArgument;
+  const renameFrom = s.renameFrom;
+  if (verb !== "RNFR") s.renameFrom = null; // RNFR holds only for the command right after it
+  if (cmd.afterRnfr && renameFrom === null) return replies.badSequence;
+  if (cmd.kind === "plain") return await cmd.run(s, arg);
+  if (s.vfs === null) return replies.loginFirst;
+  const resolved = await s.vfs.resolve(s.cwd, cmd.pathOf ? cmd.pathOf(arg) : arg);
+  if (!resolved.ok) return resolved.reply;
+  const refusal = checkNeed(cmd.need, resolved.target);
+  if (refusal) return refusal;
+  if (cmd.afterRnfr) s.renameFrom = renameFrom;
+  return await cmd.run(s, resolved.target, arg);
+}

@@ -1,0 +1,69 @@
+/** Login and logout: USER, PASS, QUIT. */
+import { join } from "node:path";
+import { storedKind, verifyPassword } from "../auth.ts";
+import { reply, type Reply, replies } from "../replies.ts";
+import type { Session } from "../session.ts";
+import { isInside, Vfs } from "../vfs.ts";
+
+const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
+const ANONYMOUS = new Set(["anonymous", "ftp"]);
+
+/** USER: remembers the name; the answer never tells whether the user exists. */
+export function user(s: Session, arg: string): Reply {
+  const name = arg === "" ? "anonymous" : arg;
+  if (!USER_NAME.test(name)) return reply(530, "Invalid user name.");
+  s.user = null;
+  s.vfs = null;
+  s.cwd = "/";
+  s.pendingUser = ANONYMOUS.has(name.toLowerCase()) ? "anonymous" : name;
+  return s.pendingUser === "anonymous"
+    ? reply(331, "Anonymous login ok, send your e-mail address as password.")
+    : reply(331, `Password required for ${name}.`);
+}
+
+/** The real path of a user's folder, or null when there is no such user. */
+async function homeOf(s: Session, name: string): Promise<string | null> {
+  try {
+    const home = await Deno.realPath(join(s.ctx.tree.root, name));
+    const info = await Deno.stat(home);
+    return info.isDirectory && s.ctx.allowed.some((a) => isInside(a, home)) ? home : null;
+  } catch {
+    return null;
+  }
+}
+
+/** PASS: checks the password; failures are slowed down and counted per address. */
+export async function pass(s: Session, arg: string): Promise<Reply | void> {
+  const name = s.pendingUser;
+  if (name === null) return replies.badSequence;
+  s.pendingUser = null;
+  const home = await homeOf(s, name);
+  const stored = home === null ? null : await s.ctx.tree.password(home);
+  const free = home !== null && (name === "anonymous" || stored === null);
+  const ok = free || await verifyPassword(stored, arg);
+  if (!ok || home === null) {
+    const delay = s.ctx.guard.fail(s.clientHost);
+    s.log(`login failed for "${name}"`);
+    await new Promise((r) => setTimeout(r, delay));
+    if (s.ctx.guard.isBanned(s.clientHost)) return void await s.close(replies.banned);
+    return reply(530, "Login incorrect.");
+  }
+  if (stored !== null && storedKind(stored) === "md5" && !s.ctx.weakReported.has(name)) {
+    s.ctx.weakReported.add(name);
+    s.log(`user "${name}" has a legacy MD5 password; set a strong one with: xxftp passwd ${name}`);
+  }
+  s.ctx.guard.succeed(s.clientHost);
+  s.user = name;
+  s.vfs = new Vfs(s.ctx.tree, home, s.ctx.allowed, s.ctx.confinement);
+  s.cwd = "/";
+  s.log("logged in");
+  return reply(230, `User ${name} logged in.`);
+}
+
+/** QUIT: the goodbye banner, then the session ends (after a running transfer is aborted). */
+export async function quit(s: Session): Promise<void> {
+  s.transfer?.abort.abort();
+  await s.transfer?.done;
+  const goodbye = await s.ctx.tree.banner("xxftp.goodbye");
+  await s.close(reply(221, goodbye ?? "Goodbye."));
+}

@@ -1,0 +1,120 @@
+/** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST MLSD MLST. */
+import { join } from "node:path";
+import { type Entry, listLine, mlsxLine } from "../listing.ts";
+import { reply, type Reply, replies } from "../replies.ts";
+import type { Session } from "../session.ts";
+import type { Target } from "../vfs.ts";
+
+/** A path inside a 257 reply, with `"` doubled as RFC 959 asks. */
+const quoted = (path: string) => `"${path.replaceAll('"', '""')}"`;
+
+/** The path part of a LIST/NLST argument: leading `-flags` words (`-la`, `-a`) are dropped. */
+export function withoutFlags(arg: string): string {
+  return arg.replace(/^(\s*-[A-Za-z]+(\s+|$))+/, "");
+}
+
+export const pwd = (s: Session): Reply => reply(257, `${quoted(s.cwd)} is the current directory.`);
+
+export function cwd(s: Session, t: Target): Reply {
+  if (!t.info?.isDirectory) return replies.notADir;
+  s.cwd = t.ftpPath;
+  return reply(250, `Directory changed to ${t.ftpPath}.`);
+}
+
+export async function mkd(_s: Session, t: Target): Promise<Reply> {
+  if (t.info !== null) return reply(550, "Already exists.");
+  await Deno.mkdir(t.realPath);
+  return reply(257, `${quoted(t.ftpPath)} created.`);
+}
+
+export async function rmd(_s: Session, t: Target): Promise<Reply> {
+  if (!t.info?.isDirectory) return replies.notADir;
+  await Deno.remove(t.realPath);
+  return reply(250, "Directory removed.");
+}
+
+function entryOf(name: string, info: Deno.FileInfo): Entry {
+  return {
+    name,
+    isDir: info.isDirectory,
+    size: info.size,
+    mtime: info.mtime ?? new Date(0),
+    mode: info.mode === null ? null : info.mode & 0o777,
+  };
+}
+
+const STAT_BATCH = 256;
+
+/**
+ * The visible entries of a folder target: real entries (hidden names and links
+ * leaving the tree left out) and its virtual directories, which shadow real
+ * entries of the same name. A file target lists as itself.
+ */
+async function entriesOf(s: Session, t: Target): Promise<Entry[] | Reply> {
+  if (t.info === null) return replies.notFound;
+  const name = t.ftpPath === "/" ? "/" : t.ftpPath.slice(t.ftpPath.lastIndexOf("/") + 1);
+  if (!t.info.isDirectory) return [entryOf(name, t.info)];
+  const vfs = s.fs;
+  const virtuals = await vfs.virtualsIn(t.realPath);
+  const shadowed = new Set(virtuals.map((v) => v.name));
+  const names: string[] = [];
+  const links: string[] = [];
+  for await (const e of Deno.readDir(t.realPath)) {
+    if (e.name.startsWith(".") || shadowed.has(e.name)) continue;
+    (e.isSymlink ? links : names).push(e.name);
+  }
+  for (const link of links) {
+    if (await vfs.linkStaysInside(t.base, join(t.realPath, link))) names.push(link);
+  }
+  const entries: Entry[] = [];
+  for (let i = 0; i < names.length; i += STAT_BATCH) {
+    const batch = names.slice(i, i + STAT_BATCH);
+    const infos = await Promise.all(batch.map((n) => Deno.stat(join(t.realPath, n)).catch(() => null)));
+    infos.forEach((info, j) => info && entries.push(entryOf(batch[j], info)));
+  }
+  for (const v of virtuals) {
+    const r = await vfs.resolve(t.ftpPath, v.name);
+    if (r.ok && r.target.info?.isDirectory) entries.push(entryOf(v.name, r.target.info));
+  }
+  return entries;
+}
+
+const encoder = new TextEncoder();
+
+/** Sends text lines over a data connection as one block. */
+function sendLines(s: Session, what: string, lines: string[]): void {
+  const bytes = encoder.encode(lines.length === 0 ? "" : lines.join("\r\n") + "\r\n");
+  s.startTransfer(what, async (data) => {
+    await data.write(bytes);
+    return replies.transferDone;
+  });
+}
+
+export async function list(s: Session, t: Target): Promise<Reply | void> {
+  const entries = await entriesOf(s, t);
+  if (!Array.isArray(entries)) return entries;
+  const now = new Date();
+  sendLines(s, "file list", entries.map((e) => listLine(e, now)));
+}
+
+export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | void> {
+  const entries = await entriesOf(s, t);
+  if (!Array.isArray(entries)) return entries;
+  const given = withoutFlags(arg);
+  const prefix = given === "" || !t.info?.isDirectory ? "" : given.replace(/\/*$/, "/");
+  const names = t.info?.isDirectory ? entries.map((e) => prefix + e.name) : [given];
+  sendLines(s, "name list", names);
+}
+
+export async function mlsd(s: Session, t: Target): Promise<Reply | void> {
+  if (!t.info?.isDirectory) return reply(501, "MLSD needs a directory.");
+  const entries = await entriesOf(s, t);
+  if (!Array.isArray(entries)) return entries;
+  sendLines(s, "MLSD", entries.map((e) => mlsxLine(e, t.perms)));
+}
+
+export function mlst(_s: Session, t: Target): Reply {
+  if (t.info === null) return replies.notFound;
+  const line = mlsxLine(entryOf(t.ftpPath, t.info), t.info.isDirectory ? t.perms : t.parentPerms);
+  return { code: 250, lines: [`Listing ${t.ftpPath}`, ` ${line}`, "End"] };
+}

@@ -1,0 +1,59 @@
+/** Files: SIZE MDTM DELE RNFR RNTO. */
+import { ftpTimestamp } from "../listing.ts";
+import { folderSize, Reservation } from "../quota.ts";
+import { reply, type Reply, replies } from "../replies.ts";
+import type { Session } from "../session.ts";
+import type { Target } from "../vfs.ts";
+
+export function size(_s: Session, t: Target): Reply {
+  if (t.info === null) return replies.notFound;
+  if (!t.info.isFile) return replies.notAFile;
+  return reply(213, String(t.info.size));
+}
+
+export function mdtm(_s: Session, t: Target): Reply {
+  if (t.info === null) return replies.notFound;
+  return reply(213, ftpTimestamp(t.info.mtime ?? new Date(0)));
+}
+
+export async function dele(s: Session, t: Target): Promise<Reply> {
+  if (t.info === null) return replies.notFound;
+  if (t.info.isDirectory) return replies.notAFile;
+  await Deno.remove(t.realPath);
+  await s.ctx.quota.adjust(t.quotaFolders, -t.info.size);
+  return reply(250, "File deleted.");
+}
+
+export function rnfr(s: Session, t: Target): Reply {
+  if (t.info === null) return replies.notFound;
+  s.renameFrom = t;
+  return reply(350, "Ready for RNTO.");
+}
+
+/** RNTO: a move into a limited folder must fit in it, like an upload. */
+export async function rnto(s: Session, to: Target): Promise<Reply> {
+  const from = s.renameFrom;
+  s.renameFrom = null;
+  if (from === null) return replies.badSequence;
+  if (from.info === null) return replies.notFound;
+  if (to.info?.isDirectory) return reply(553, "A directory of that name exists.");
+  const leaving = from.quotaFolders.filter((f) => !to.quotaFolders.includes(f));
+  const arriving = to.quotaFolders.filter((f) => !from.quotaFolders.includes(f));
+  const moving = from.info.isDirectory ? await folderSize(from.realPath) : from.info.size;
+  const room = await s.ctx.quota.reserve(arriving);
+  if (!(room instanceof Reservation)) return room;
+  if (!room.take(moving)) {
+    room.settle(0);
+    return replies.quota;
+  }
+  try {
+    await Deno.rename(from.realPath, to.realPath);
+  } catch (err) {
+    room.settle(0);
+    throw err;
+  }
+  room.settle(moving);
+  await s.ctx.quota.adjust(leaving, -moving);
+  if (to.info) await s.ctx.quota.adjust(to.quotaFolders, -to.info.size);
+  return reply(250, "Rename successful.");
+}

@@ -1,0 +1,101 @@
+/** Information and settings: NOOP SYST FEAT OPTS HELP STAT TYPE MODE STRU ALLO SITE. */
+import { COMMANDS } from "../commands.ts";
+import { reply, type Reply } from "../replies.ts";
+import type { Session } from "../session.ts";
+
+const FEATURES = [
+  "EPRT",
+  "EPSV",
+  "MDTM",
+  "MLST type*;size*;modify*;perm*;",
+  "PASV",
+  "REST STREAM",
+  "SIZE",
+  "TVFS",
+  "UTF8",
+];
+
+export const noop = (): Reply => reply(200, "NOOP ok.");
+
+export const syst = (): Reply => reply(215, "UNIX Type: L8");
+
+export const feat = (): Reply =>
+  ({ code: 211, lines: ["Features:", ...FEATURES.map((f) => ` ${f}`), "End"] });
+
+/** OPTS: UTF-8 names are always on (RFC 2640); MLST facts are fixed. */
+export function opts(_s: Session, arg: string): Reply {
+  const [name, value = ""] = arg.trim().split(/\s+/, 2);
+  switch (name.toUpperCase()) {
+    case "UTF8":
+    case "UTF-8":
+      return value.toUpperCase() === "OFF"
+        ? reply(504, "UTF-8 cannot be turned off.")
+        : reply(200, "UTF-8 is always on.");
+    case "MLST":
+      return reply(200, "MLST OPTS type;size;modify;perm;");
+    default:
+      return reply(501, "Unknown option.");
+  }
+}
+
+/** HELP: the verbs, or one verb's syntax. */
+export function help(_s: Session, arg: string): Reply {
+  if (arg !== "") {
+    const cmd = COMMANDS.get(arg.trim().toUpperCase());
+    return cmd ? reply(214, `Syntax: ${cmd.help}`) : reply(502, "Unknown command.");
+  }
+  const verbs = [...COMMANDS.keys()];
+  const lines = ["The following commands are recognized:"];
+  for (let i = 0; i < verbs.length; i += 8) lines.push(" " + verbs.slice(i, i + 8).join(" "));
+  lines.push("Help OK.");
+  return { code: 214, lines };
+}
+
+/** STAT without argument: the session's state, also while a transfer runs. */
+export function stat(s: Session, arg: string): Reply {
+  if (arg !== "") return reply(504, "STAT with a path is not supported; use LIST.");
+  return {
+    code: 211,
+    lines: [
+      "xxftp status:",
+      ` Logged in as ${s.user}`,
+      ` TYPE: ${s.binary ? "BINARY" : "ASCII"}, STRU: File, MODE: Stream`,
+      s.transfer ? ` Transfer in progress: ${s.transfer.what}` : " No transfer in progress",
+      "End of status",
+    ],
+  };
+}
+
+/** TYPE: A (with optional N) and I (or L 8). Both send bytes unchanged. */
+export function type(s: Session, arg: string): Reply {
+  const t = arg.trim().toUpperCase().replace(/\s+/g, " ");
+  if (t === "A" || t === "A N") {
+    s.binary = false;
+    return reply(200, "Type set to A.");
+  }
+  if (t === "I" || t === "L 8") {
+    s.binary = true;
+    return reply(200, "Type set to I.");
+  }
+  return reply(504, "Only TYPE A and I are supported.");
+}
+
+export const mode = (_s: Session, arg: string): Reply =>
+  arg.trim().toUpperCase() === "S"
+    ? reply(200, "Mode set to S.")
+    : reply(504, "Only stream mode is supported.");
+
+export const stru = (_s: Session, arg: string): Reply =>
+  arg.trim().toUpperCase() === "F"
+    ? reply(200, "Structure set to F.")
+    : reply(504, "Only file structure is supported.");
+
+/** ALLO: nothing to allocate in advance; quotas are checked as bytes arrive. */
+export const allo = (): Reply => reply(202, "No storage allocation necessary.");
+
+export function site(_s: Session, arg: string): Reply {
+  if (arg.trim().toUpperCase() === "HELP" || arg === "") {
+    return reply(214, "No SITE commands are offered.");
+  }
+  return reply(504, "Unknown SITE command.");
+}

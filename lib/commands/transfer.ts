@@ -1,0 +1,112 @@
+/** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
+import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
+import { Reservation } from "../quota.ts";
+import { reply, type Reply, replies } from "../replies.ts";
+import type { Session } from "../session.ts";
+import { receiveFile } from "../upload.ts";
+import type { Target } from "../vfs.ts";
+
+export function pasv(s: Session): Reply {
+  const port = s.data.passive();
+  if (typeof port !== "number") return port;
+  const text = formatPasv(s.data.announcedHost(), port);
+  if (text === null) {
+    s.data.close();
+    return reply(425, "PASV cannot carry an IPv6 address; use EPSV.");
+  }
+  return reply(227, `Entering Passive Mode (${text}).`);
+}
+
+export function epsv(s: Session, arg: string): Reply {
+  const a = arg.trim().toUpperCase();
+  if (a === "ALL") return reply(200, "EPSV ALL ok.");
+  const family = s.localHost.includes(":") && !s.localHost.startsWith("::ffff:") ? "2" : "1";
+  if (a !== "" && a !== family) return reply(522, `Network protocol not supported, use (${family}).`);
+  const port = s.data.passive();
+  if (typeof port !== "number") return port;
+  return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
+}
+
+export function port(s: Session, arg: string): Reply {
+  const target = parsePortArg(arg);
+  if (target === null) return reply(501, "PORT needs h1,h2,h3,h4,p1,p2 with numbers 0-255.");
+  return s.data.active(target) ?? reply(200, "PORT command successful.");
+}
+
+export function eprt(s: Session, arg: string): Reply {
+  const target = parseEprtArg(arg);
+  if (target === null) return reply(522, "Bad EPRT argument; use |1|addr|port| or |2|addr|port|.");
+  return s.data.active(target) ?? reply(200, "EPRT command successful.");
+}
+
+export function rest(s: Session, arg: string): Reply {
+  if (!/^\d{1,15}$/.test(arg.trim())) return reply(501, "REST needs a byte offset.");
+  s.restOffset = Number(arg.trim());
+  return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
+}
+
+export function retr(s: Session, t: Target): Reply | void {
+  const offset = s.restOffset;
+  s.restOffset = 0;
+  if (t.info === null) return replies.notFound;
+  if (!t.info.isFile) return replies.notAFile;
+  if (offset > t.info.size) return reply(554, "Restart offset is past the end of the file.");
+  s.startTransfer(`${t.ftpPath} (${t.info.size - offset} bytes)`, async (data, _signal, buf) => {
+    using file = await Deno.open(t.realPath, { read: true });
+    if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
+      await data.write(buf.subarray(0, n));
+    }
+    return replies.transferDone;
+  });
+}
+
+/** STOR and APPE (and STOR after REST at the current size, which appends). */
+function store(s: Session, t: Target, appending: boolean): Reply | void {
+  const offset = s.restOffset;
+  s.restOffset = 0;
+  if (t.info !== null && !t.info.isFile) return replies.notAFile;
+  const existingSize = t.info?.size ?? 0;
+  if (offset > 0 && offset !== existingSize) {
+    return reply(554, "Uploads can only restart at the current size of the file.");
+  }
+  const append = appending || offset > 0;
+  s.startTransfer(t.ftpPath, async (data, signal, buffer) => {
+    const quota = await s.ctx.quota.reserve(t.quotaFolders);
+    if (!(quota instanceof Reservation)) return quota;
+    const result = await receiveFile(data, {
+      target: t.realPath,
+      append,
+      existingSize,
+      quota,
+      signal,
+      buffer,
+    });
+    switch (result.kind) {
+      case "done":
+        s.log(`stored ${t.ftpPath} (${result.bytes} bytes)`);
+        return replies.transferDone;
+      case "quota":
+        s.log(`upload of ${t.ftpPath} stopped by a storage limit`);
+        return replies.quota;
+      case "aborted":
+        return replies.aborted;
+      case "failed":
+        throw result.error;
+    }
+  });
+}
+
+export const stor = (s: Session, t: Target) => store(s, t, false);
+export const appe = (s: Session, t: Target) => store(s, t, true);
+
+export async function abor(s: Session): Promise<Reply> {
+  const running = s.transfer;
+  if (running === null) {
+    s.data.close();
+    return reply(225, "No transfer to abort.");
+  }
+  running.abort.abort();
+  await running.done;
+  return reply(226, "ABOR successful.");
+}

@@ -1,0 +1,34 @@
+/**
+ * What every session shares with the server: settings, the tree reader, the
+ * quota book, the login guard and the log.
+ */
+import type { LoginGuard } from "./auth.ts";
+import type { DataOptions } from "./data_channel.ts";
+import type { QuotaBook } from "./quota.ts";
+import type { TreeConfig } from "./tree.ts";
+import type { Confinement } from "./vfs.ts";
+
+/** Settings a session reads. */
+export interface SessionLimits {
+  idleTimeoutMs: number;
+  loginTimeoutMs: number;
+  /** Commands a client may send before it has logged in. */
+  maxCommandsBeforeLogin: number;
+  /** Text of the 215 SYST reply and the default greeting stay free of a version unless set. */
+  greeting: string;
+}
+
+/** Server-wide services, one instance shared by all sessions. */
+export interface ServerContext {
+  tree: TreeConfig;
+  quota: QuotaBook;
+  guard: LoginGuard;
+  data: DataOptions;
+  limits: SessionLimits;
+  /** Real paths virtual directories may point into: the root and granted paths. */
+  allowed: readonly string[];
+  confinement: Confinement;
+  log: (line: string) => void;
+  /** Users whose legacy MD5 password was already reported as weak. */
+  weakReported: Set<string>;
+}

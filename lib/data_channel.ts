@@ -1,0 +1,195 @@
+/**
+ * Data connections: PASV/EPSV listeners and PORT/EPRT targets, the parsers of
+ * their arguments, the RFC 2577 bounce check, refusal of passive connections
+ * from any address but the client's, and the data-wait time limit.
+ */
+import { reply, type Reply, replies } from "./replies.ts";
+import { type ByteStream, connStream } from "./stream.ts";
+
+/** A host and port a data connection goes to. */
+export interface HostPort {
+  hostname: string;
+  port: number;
+}
+
+/** Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is compressed. */
+export function canonicalHost(host: string): string {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped) return mapped[1];
+  if (!bare.includes(":")) return bare;
+  try {
+    const canon = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canon);
+    if (!m) return canon;
+    const hi = parseInt(m[1], 16), lo = parseInt(m[2], 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  } catch {
+    return bare;
+  }
+}
+
+/** Parses PORT's `h1,h2,h3,h4,p1,p2`; null when it is not six numbers 0–255. */
+export function parsePortArg(arg: string): HostPort | null {
+  const m = /^\s*(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})\s*$/.exec(arg);
+  if (!m) return null;
+  const n = m.slice(1).map(Number);
+  if (n.some((x) => x > 255)) return null;
+  return { hostname: n.slice(0, 4).join("."), port: n[4] * 256 + n[5] };
+}
+
+/** Parses EPRT's `<d>proto<d>address<d>port<d>` (RFC 2428); null when malformed. */
+export function parseEprtArg(arg: string): HostPort | null {
+  const d = arg.charAt(0);
+  if (d === "" || d.charCodeAt(0) < 33 || d.charCodeAt(0) > 126 || /[0-9a-fA-F.:]/.test(d)) return null;
+  const fields = arg.split(d);
+  if (fields.length !== 5 || fields[0] !== "" || fields[4] !== "") return null;
+  const [, proto, address, portText] = fields;
+  if (!/^\d{1,5}$/.test(portText)) return null;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return null;
+  if (proto === "1" && /^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+    if (address.split(".").some((x) => Number(x) > 255)) return null;
+    return { hostname: address, port };
+  }
+  if (proto === "2" && /^[0-9a-fA-F:.]+$/.test(address) && address.includes(":")) {
+    try {
+      new URL(`http://[${address}]/`);
+    } catch {
+      return null;
+    }
+    return { hostname: canonicalHost(address), port };
+  }
+  return null;
+}
+
+/** PASV's `(h1,h2,h3,h4,p1,p2)` text for an IPv4 address; null for IPv6. */
+export function formatPasv(host: string, port: number): string | null {
+  const v4 = canonicalHost(host);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return null;
+  return `${v4.replaceAll(".", ",")},${port >> 8},${port & 255}`;
+}
+
+/** Refuses an active-mode target that is not the client's own address or uses a privileged port. */
+export function checkActiveTarget(target: HostPort, clientHost: string): Reply | null {
+  if (canonicalHost(target.hostname) !== canonicalHost(clientHost)) {
+    return reply(504, "Refused: the data address must be your own (RFC 2577).");
+  }
+  if (target.port < 1024) return reply(504, "Refused: data port below 1024 (RFC 2577).");
+  return null;
+}
+
+/** Settings of data connections. */
+export interface DataOptions {
+  /** How long to wait for a data connection, and how long an unused listener lives. */
+  timeoutMs: number;
+  /** Passive port range, inclusive; null = any free port. */
+  passivePorts: [number, number] | null;
+  /** Address announced in PASV replies instead of the control connection's own. */
+  publicHost: string | null;
+}
+
+type Plan =
+  | { kind: "none" }
+  | { kind: "passive"; listener: Deno.Listener; expiry: ReturnType<typeof setTimeout> }
+  | { kind: "active"; target: HostPort };
+
+/** One session's data-connection state: at most one plan at a time. */
+export class DataChannel {
+  #plan: Plan = { kind: "none" };
+
+  constructor(
+    private readonly clientHost: string,
+    private readonly localHost: string,
+    private readonly opts: DataOptions,
+  ) {}
+
+  /** Opens a passive listener; resolves to the port clients should connect to. */
+  passive(): number | Reply {
+    this.close();
+    let listener: Deno.Listener | null = null;
+    const range = this.opts.passivePorts;
+    if (range === null) {
+      listener = Deno.listen({ hostname: this.localHost, port: 0 });
+    } else {
+      const span = range[1] - range[0] + 1;
+      const start = Math.floor(Math.random() * span);
+      for (let i = 0; i < span && listener === null; i++) {
+        try {
+          listener = Deno.listen({ hostname: this.localHost, port: range[0] + (start + i) % span });
+        } catch (err) {
+          if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+        }
+      }
+      if (listener === null) return reply(425, "No free passive port, try again later.");
+    }
+    const expiry = setTimeout(() => this.close(), this.opts.timeoutMs);
+    this.#plan = { kind: "passive", listener, expiry };
+    return (listener.addr as Deno.NetAddr).port;
+  }
+
+  /** The address to announce in a PASV reply. */
+  announcedHost(): string {
+    return this.opts.publicHost ?? this.localHost;
+  }
+
+  /** Records an active-mode target after the bounce check. */
+  active(target: HostPort): Reply | null {
+    const refusal = checkActiveTarget(target, this.clientHost);
+    if (refusal) return refusal;
+    this.close();
+    this.#plan = { kind: "active", target };
+    return null;
+  }
+
+  /** Opens the planned data connection (consuming the plan), or says why not. */
+  async open(signal: AbortSignal): Promise<ByteStream | Reply> {
+    const plan = this.#plan;
+    this.#plan = { kind: "none" };
+    if (plan.kind === "none") return replies.noData;
+    const timer = AbortSignal.timeout(this.opts.timeoutMs);
+    const stop = AbortSignal.any([signal, timer]);
+    if (plan.kind === "active") {
+      try {
+        const conn = await Deno.connect({ ...plan.target, signal: stop });
+        return connStream(conn);
+      } catch {
+        return reply(425, "Can't open data connection.");
+      }
+    }
+    clearTimeout(plan.expiry);
+    const { listener } = plan;
+    const onStop = () => listener.close();
+    stop.addEventListener("abort", onStop);
+    try {
+      for (;;) {
+        const conn = await listener.accept();
+        const from = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
+        if (from === canonicalHost(this.clientHost)) return connStream(conn);
+        conn.close(); // another address tried to take the data connection
+      }
+    } catch {
+      return timer.aborted ? replies.dataTimeout : replies.aborted;
+    } finally {
+      stop.removeEventListener("abort", onStop);
+      try {
+        listener.close();
+      } catch {
+        // closed by the abort handler already
+      }
+    }
+  }
+
+  /** Drops any plan, closing a waiting listener. */
+  close(): void {
+    if (this.#plan.kind === "passive") {
+      clearTimeout(this.#plan.expiry);
+      try {
+        this.#plan.listener.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#plan = { kind: "none" };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * A bounded reader of control-connection lines: a line longer than the limit is
+ * reported, never buffered, so a client cannot grow the server's memory.
+ */
+import type { ByteStream } from "./stream.ts";
+
+/** The longest command line accepted, in bytes (CRLF excluded). */
+export const MAX_LINE = 8192;
+
+/** What `next()` yields: a line without its end-of-line, an over-long line, or end of stream. */
+export type LineResult = { kind: "line"; bytes: Uint8Array } | { kind: "too-long" } | {
+  kind: "end";
+};
+
+/** Reads LF- or CRLF-terminated lines from a stream into one fixed buffer. */
+export class LineReader {
+  #buf = new Uint8Array(MAX_LINE + 2);
+  #start = 0;
+  #end = 0;
+
+  constructor(private readonly stream: ByteStream) {}
+
+  /** The next line; bytes after it stay buffered for the following call. */
+  async next(): Promise<LineResult> {
+    for (;;) {
+      const nl = this.#buf.subarray(this.#start, this.#end).indexOf(10);
+      if (nl >= 0) {
+        const lineEnd = this.#start + nl;
+        const crlf = lineEnd > this.#start && this.#buf[lineEnd - 1] === 13;
+        const bytes = this.#buf.slice(this.#start, crlf ? lineEnd - 1 : lineEnd);
+        this.#start = lineEnd + 1;
+        return { kind: "line", bytes };
+      }
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (this.#end >= this.#buf.length) return { kind: "too-long" };
+      const n = await this.stream.read(this.#buf.subarray(this.#end));
+      if (n === null) return { kind: "end" };
+      this.#end += n;
+    }
+  }
+}

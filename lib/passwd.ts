@@ -1,0 +1,61 @@
+/** `xxftp passwd`: writes a user's salted scrypt password file. */
+import { join } from "node:path";
+import { hashPassword } from "./auth.ts";
+import { UsageError } from "./cli.ts";
+import { CONFIG_DIR } from "./tree.ts";
+
+const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
+
+/** Reads one line from a terminal without echoing it. */
+async function promptHidden(question: string): Promise<string> {
+  const out = new TextEncoder();
+  await Deno.stdout.write(out.encode(question));
+  Deno.stdin.setRaw(true);
+  const bytes: number[] = [];
+  const buf = new Uint8Array(64);
+  try {
+    reading: for (;;) {
+      const n = await Deno.stdin.read(buf);
+      if (n === null) break;
+      for (const b of buf.subarray(0, n)) {
+        if (b === 3) throw new UsageError("cancelled");
+        if (b === 13 || b === 10) break reading;
+        if (b === 127 || b === 8) bytes.pop();
+        else bytes.push(b);
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    await Deno.stdout.write(out.encode("\n"));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** The new password: asked twice on a terminal, else the first line of stdin. */
+async function readPassword(): Promise<string> {
+  if (Deno.stdin.isTerminal()) {
+    const first = await promptHidden("New password: ");
+    if (first !== await promptHidden("Repeat password: ")) {
+      throw new UsageError("the passwords differ");
+    }
+    return first;
+  }
+  const text = await new Response(Deno.stdin.readable).text();
+  return text.split(/\r?\n/)[0];
+}
+
+/** Sets USER's password under ROOT; returns the file written. */
+export async function setPassword(user: string, root: string, create: boolean): Promise<string> {
+  if (!USER_NAME.test(user)) throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
+  const home = join(root, user);
+  const exists = await Deno.stat(home).then((i) => i.isDirectory, () => false);
+  if (!exists && !create) {
+    throw new UsageError(`no user "${user}" in ${root} (add --create to make the folder)`);
+  }
+  const password = await readPassword();
+  if (password === "") throw new UsageError("empty password refused");
+  await Deno.mkdir(join(home, CONFIG_DIR), { recursive: true });
+  const file = join(home, CONFIG_DIR, "password");
+  await Deno.writeTextFile(file, (await hashPassword(password)) + "\n", { mode: 0o600 });
+  return file;
+}

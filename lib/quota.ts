@@ -1,0 +1,128 @@
+/**
+ * Storage limits (`.xxftp/size`). Each limited folder keeps a usage figure:
+ * found once by walking the folder, then kept current by the server's own
+ * writes. Uploads reserve bytes as they arrive, synchronously, so clients
+ * racing into one folder can never pass its limit together.
+ *
+ * The figure is walked again when the limit in the size file changes, or when
+ * it is older than `staleMs` and no upload is writing into the folder: that is
+ * how changes made outside the server are noticed.
+ */
+import { join } from "node:path";
+import { reply, type Reply } from "./replies.ts";
+import type { TreeConfig } from "./tree.ts";
+import { isUploadTemp } from "./upload.ts";
+
+interface Usage {
+  limit: number;
+  used: number;
+  reserved: number;
+  writers: number;
+  walkedAt: number;
+}
+
+/** Sums the sizes of the files below `folder` (links not followed, upload temporaries skipped). */
+export async function folderSize(folder: string): Promise<number> {
+  let total = 0;
+  const pending = [folder];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const path = join(dir, e.name);
+        if (e.isDirectory) pending.push(path);
+        else if (e.isFile && !isUploadTemp(e.name)) total += (await Deno.lstat(path)).size;
+      }
+    } catch {
+      // a folder removed while walking holds nothing
+    }
+  }
+  return total;
+}
+
+/** Bytes an upload holds in every limited folder it writes under. */
+export class Reservation {
+  #taken = 0;
+  #open = true;
+
+  constructor(private readonly usages: Usage[]) {
+    for (const u of usages) u.writers++;
+  }
+
+  /** Takes `n` more bytes in every folder, or none at all when one would pass its limit. */
+  take(n: number): boolean {
+    for (const u of this.usages) if (u.used + u.reserved + n > u.limit) return false;
+    for (const u of this.usages) u.reserved += n;
+    this.#taken += n;
+    return true;
+  }
+
+  /** Ends the upload: reserved bytes are released and `delta` becomes part of the usage. */
+  settle(delta: number): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const u of this.usages) {
+      u.reserved -= this.#taken;
+      u.used = Math.max(0, u.used + delta);
+      u.writers--;
+    }
+  }
+}
+
+/** Usage figures of every limited folder the server has written into. */
+export class QuotaBook {
+  #usage = new Map<string, Promise<Usage>>();
+
+  constructor(private readonly tree: TreeConfig, private readonly staleMs = 60_000) {}
+
+  /** A reservation across `folders`, or the 552 that refuses the upload. */
+  async reserve(folders: readonly string[]): Promise<Reservation | Reply> {
+    const usages: Usage[] = [];
+    for (const folder of folders) {
+      const limit = await this.tree.sizeLimit(folder);
+      if (limit.kind === "broken") {
+        return reply(552, "Upload refused: the storage limit here is misconfigured.");
+      }
+      if (limit.kind === "limit") usages.push(await this.#usageOf(folder, limit.bytes));
+    }
+    return new Reservation(usages);
+  }
+
+  /** Records a change the server made outside an upload (a delete, a move). */
+  async adjust(folders: readonly string[], delta: number): Promise<void> {
+    for (const folder of folders) {
+      const entry = this.#usage.get(folder);
+      if (entry) (await entry).used = Math.max(0, (await entry).used + delta);
+    }
+  }
+
+  /** Forgets the figures of `folders`, so they are walked again when next needed. */
+  forget(folders: readonly string[]): void {
+    for (const folder of folders) this.#usage.delete(folder);
+  }
+
+  #usageOf(folder: string, limit: number): Promise<Usage> {
+    const now = Date.now();
+    const entry = this.#usage.get(folder);
+    if (entry) {
+      return entry.then((u) => {
+        if (u.writers > 0) {
+          u.limit = limit; // a walk now would miss the bytes in flight
+          return u;
+        }
+        if (u.limit === limit && now - u.walkedAt <= this.staleMs) return u;
+        if (this.#usage.get(folder) === entry) this.#usage.delete(folder);
+        return this.#usageOf(folder, limit);
+      });
+    }
+    const walked = folderSize(folder).then((used) => ({
+      limit,
+      used,
+      reserved: 0,
+      writers: 0,
+      walkedAt: Date.now(),
+    }));
+    this.#usage.set(folder, walked);
+    return walked;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Starts the server confined by Deno itself: in a Worker whose permissions are
+ * exactly read/write on the served root (plus granted paths) and the network.
+ *
+ * Deno lets a process start a Worker only from code it may read. When this
+ * process was started with read access to the root alone (the narrow
+ * `deno run --allow-read=ROOT ...` form), it cannot, and its own flags are
+ * already the same confinement, so the server runs in this process instead.
+ */
+import { fileURLToPath } from "node:url";
+import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
+import type { FromWorker, ToWorker } from "./worker.ts";
+
+/** Which wall Deno provides for this run. */
+export type Confinement = "worker" | "process";
+
+/** A started, confined server. */
+export interface Sandboxed extends ServerHandle {
+  confinement: Confinement;
+}
+
+const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+function mayReadWorkerCode(): boolean {
+  if (WORKER_URL.protocol !== "file:") return true;
+  return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+    "granted";
+}
+
+/** An error from inside the sandbox, carrying the original error's name. */
+export class ServerStartError extends Error {
+  constructor(readonly kind: string, message: string) {
+    super(message);
+  }
+}
+
+/** Starts the server; rejects with `ServerStartError` when it cannot listen. */
+export async function startSandboxed(
+  options: ServerOptions,
+  log: (line: string) => void,
+): Promise<Sandboxed> {
+  if (!mayReadWorkerCode()) {
+    try {
+      return { ...(await startServer(options, log)), confinement: "process" };
+    } catch (err) {
+      throw new ServerStartError((err as Error).name, (err as Error).message);
+    }
+  }
+  const paths = [options.root, ...options.allowOutside];
+  const worker = new Worker(WORKER_URL, {
+    type: "module",
+    deno: {
+      permissions: {
+        read: paths,
+        write: paths,
+        net: true,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+    },
+  });
+  const post = (m: ToWorker) => worker.postMessage(m);
+  let stopped: (() => void) | null = null;
+  const started = new Promise<Deno.NetAddr>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      if (m.type === "log") log(m.line);
+      else if (m.type === "listening") {
+        resolve({ transport: "tcp", hostname: m.hostname, port: m.port });
+      } else if (m.type === "failed") {
+        worker.terminate();
+        reject(new ServerStartError(m.name, m.message));
+      } else stopped?.();
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      worker.terminate();
+      reject(new ServerStartError("WorkerError", e.message));
+    };
+  });
+  post({ type: "start", options });
+  const addr = await started;
+  return {
+    addr,
+    confinement: "worker",
+    async stop(graceMs) {
+      const done = new Promise<void>((r) => stopped = r);
+      post({ type: "stop", graceMs });
+      await done;
+      worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The accept loop: one session per control connection, the connection limits
+ * (whole server, per address, held-off addresses), the sweep that enforces
+ * idle and login time limits at all times, and shutdown.
+ */
+import { LoginGuard } from "./auth.ts";
+import type { ServerContext } from "./context.ts";
+import { canonicalHost } from "./data_channel.ts";
+import { QuotaBook } from "./quota.ts";
+import { formatReply, type Reply, replies } from "./replies.ts";
+import { Session } from "./session.ts";
+import { connStream } from "./stream.ts";
+import { TreeConfig } from "./tree.ts";
+import { removeStaleTemps } from "./upload.ts";
+import { type Confinement, strictConfinement } from "./vfs.ts";
+
+/** Everything the server is told at start. */
+export interface ServerOptions {
+  /** The served root, as a real path. */
+  root: string;
+  host: string;
+  port: number;
+  passivePorts: [number, number] | null;
+  publicHost: string | null;
+  maxConnections: number;
+  maxPerIp: number;
+  idleTimeoutMs: number;
+  loginTimeoutMs: number;
+  dataTimeoutMs: number;
+  maxLoginFailures: number;
+  banSeconds: number;
+  loginFailDelayMs: number;
+  /** Real paths outside the root that virtual directories may point into. */
+  allowOutside: string[];
+}
+
+/** A running server. */
+export interface ServerHandle {
+  /** Where it listens (the real port when 0 was asked). */
+  addr: Deno.NetAddr;
+  /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** How often the sweep checks the time limits. */
+const SWEEP_MS = 500;
+
+/** Starts serving; throws (e.g. `AddrInUse`) when the control port cannot be opened. */
+export async function startServer(
+  opts: ServerOptions,
+  log: (line: string) => void,
+  confinement: Confinement = strictConfinement,
+): Promise<ServerHandle> {
+  const stale = await removeStaleTemps(opts.root);
+  if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
+  const tree = new TreeConfig(opts.root, log);
+  const ctx: ServerContext = {
+    tree,
+    quota: new QuotaBook(tree),
+    guard: new LoginGuard({
+      maxFailures: opts.maxLoginFailures,
+      banSeconds: opts.banSeconds,
+      failDelayMs: opts.loginFailDelayMs,
+    }),
+    data: {
+      timeoutMs: opts.dataTimeoutMs,
+      passivePorts: opts.passivePorts,
+      publicHost: opts.publicHost,
+    },
+    limits: {
+      idleTimeoutMs: opts.idleTimeoutMs,
+      loginTimeoutMs: opts.loginTimeoutMs,
+      maxCommandsBeforeLogin: 30,
+      greeting: "xxftp ready.",
+    },
+    allowed: [opts.root, ...opts.allowOutside],
+    confinement,
+    log,
+    weakReported: new Set(),
+  };
+  const listener = Deno.listen({ hostname: opts.host, port: opts.port });
+  const sessions = new Set<Session>();
+  const perAddress = new Map<string, number>();
+  let nextId = 1;
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions) {
+      if (s.user === null && now - s.connectedAt > ctx.limits.loginTimeoutMs) {
+        void s.close(replies.loginTimeout);
+      } else if (s.transfer === null && now - s.lastActivity > ctx.limits.idleTimeoutMs) {
+        void s.close(replies.idle);
+      }
+    }
+    ctx.guard.prune(now);
+  }, SWEEP_MS);
+
+  const refuse = (conn: Deno.Conn, r: Reply) => {
+    const stream = connStream(conn);
+    stream.write(new TextEncoder().encode(formatReply(r))).catch(() => {}).finally(() =>
+      stream.close()
+    );
+  };
+
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
+      const fromClient = perAddress.get(client) ?? 0;
+      if (ctx.guard.isBanned(client)) refuse(conn, replies.banned);
+      else if (sessions.size >= opts.maxConnections) refuse(conn, replies.tooMany);
+      else if (fromClient >= opts.maxPerIp) {
+        refuse(conn, { code: 421, lines: ["Too many connections from your address."] });
+      } else {
+        perAddress.set(client, fromClient + 1);
+        const local = (conn.localAddr as Deno.NetAddr).hostname;
+        const session = new Session(nextId++, connStream(conn), client, local, ctx);
+        sessions.add(session);
+        session.run().catch((err) => session.log(`session error: ${err}`)).finally(() => {
+          sessions.delete(session);
+          const left = (perAddress.get(client) ?? 1) - 1;
+          if (left > 0) perAddress.set(client, left);
+          else perAddress.delete(client);
+        });
+      }
+    }
+  })().catch((err) => log(`accept loop ended: ${err}`));
+
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    async stop(graceMs) {
+      listener.close();
+      clearInterval(sweep);
+      await accepting;
+      const transfers = [...sessions].map((s) => s.transfer?.done).filter((d) => d !== undefined);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise((r) => timer = setTimeout(r, graceMs));
+      await Promise.race([Promise.all(transfers), grace]);
+      clearTimeout(timer);
+      await Promise.all([...sessions].map((s) => s.close(replies.shuttingDown)));
+    },
+  };
+}

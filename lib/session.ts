@@ -1,0 +1,198 @@
+/**
+ * One control connection: reads bounded lines, keeps the session state, runs
+ * commands through the table, and runs transfers beside the command loop so
+ * ABOR and STAT are answered while data flows. The one place where an
+ * unexpected error becomes a reply and a log line.
+ */
+import { dispatch } from "./commands.ts";
+import type { ServerContext } from "./context.ts";
+import { DataChannel } from "./data_channel.ts";
+import { LineReader } from "./line_reader.ts";
+import { formatReply, reply, type Reply, replies } from "./replies.ts";
+import type { ByteStream } from "./stream.ts";
+import type { Target, Vfs } from "./vfs.ts";
+
+/** Verbs answered at once while a transfer runs; others wait for it to end. */
+const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
+
+const TRANSFER_BUFFER = 1 << 20;
+
+interface Transfer {
+  abort: AbortController;
+  done: Promise<void>;
+  what: string;
+}
+
+/** The work of a transfer once the data connection is open; it returns the final reply. */
+export type TransferWork = (data: ByteStream, signal: AbortSignal, buffer: Uint8Array) => Promise<Reply>;
+
+/** Whether a command line holds control characters other than TAB (NUL, lone CR, ...). */
+function hasControlChars(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
+}
+
+/** The state of one logged-in (or logging-in) client. */
+export class Session {
+  /** The name given by USER, awaiting PASS. */
+  pendingUser: string | null = null;
+  /** The logged-in user, and their view of the tree. */
+  user: string | null = null;
+  vfs: Vfs | null = null;
+  cwd = "/";
+  restOffset = 0;
+  renameFrom: Target | null = null;
+  binary = false;
+  readonly data: DataChannel;
+  readonly connectedAt = Date.now();
+  lastActivity = Date.now();
+  transfer: Transfer | null = null;
+  #closed = false;
+  #commandsBeforeLogin = 0;
+  #sending: Promise<void> = Promise.resolve();
+  #buffer: Uint8Array | null = null;
+  readonly #encoder = new TextEncoder();
+
+  constructor(
+    readonly id: number,
+    readonly control: ByteStream,
+    readonly clientHost: string,
+    readonly localHost: string,
+    readonly ctx: ServerContext,
+  ) {
+    this.data = new DataChannel(clientHost, localHost, ctx.data);
+  }
+
+  /** The user's file system; path handlers run only after login, so it is there. */
+  get fs(): Vfs {
+    if (this.vfs === null) throw new Error("no file system before login");
+    return this.vfs;
+  }
+
+  /** Whether the session was closed (by QUIT, a limit, or the server). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Logs a line tagged with this session. */
+  log(line: string): void {
+    this.ctx.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
+  }
+
+  /** Sends a reply; replies never interleave on the wire. */
+  send(r: Reply): Promise<void> {
+    const bytes = this.#encoder.encode(formatReply(r));
+    this.#sending = this.#sending.then(() => this.control.write(bytes)).catch(() => this.close());
+    return this.#sending;
+  }
+
+  /** Sends a last reply (if any) and closes everything the session owns. */
+  async close(last?: Reply): Promise<void> {
+    if (this.#closed) return;
+    if (last) await this.send(last);
+    this.#closed = true;
+    this.transfer?.abort.abort();
+    this.data.close();
+    this.control.close();
+  }
+
+  /** Runs the session until the client leaves or is closed. */
+  async run(): Promise<void> {
+    const welcome = await this.ctx.tree.banner("xxftp.welcome");
+    await this.send(reply(220, welcome ?? this.ctx.limits.greeting));
+    const reader = new LineReader(this.control);
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    while (!this.#closed) {
+      const next = await reader.next().catch(() => ({ kind: "end" }) as const);
+      if (next.kind === "end") break;
+      if (next.kind === "too-long") {
+        await this.close(replies.tooLong);
+        break;
+      }
+      this.lastActivity = Date.now();
+      let line: string;
+      try {
+        line = decoder.decode(next.bytes);
+      } catch {
+        await this.send(reply(501, "Command is not valid UTF-8."));
+        continue;
+      }
+      await this.#handle(line);
+    }
+    await this.close();
+    await this.transfer?.done;
+  }
+
+  async #handle(line: string): Promise<void> {
+    if (hasControlChars(line)) {
+      await this.send(reply(501, "Control characters are not allowed in commands."));
+      return;
+    }
+    const space = line.indexOf(" ");
+    const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
+    const arg = space < 0 ? "" : line.slice(space + 1);
+    if (this.user === null && ++this.#commandsBeforeLogin > this.ctx.limits.maxCommandsBeforeLogin) {
+      await this.close(reply(421, "Too many commands before login."));
+      return;
+    }
+    if (this.transfer && !DURING_TRANSFER.has(verb)) await this.transfer.done;
+    try {
+      const r = await dispatch(this, verb, arg);
+      if (r) await this.send(r);
+    } catch (err) {
+      await this.send(this.#failure(verb, err));
+    }
+  }
+
+  /** The reply for an unexpected error; host paths and internals stay in the log. */
+  #failure(verb: string, err: unknown): Reply {
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      this.log(`${verb}: refused by the sandbox: ${(err as Error).message}`);
+      return replies.denied;
+    }
+    if (err instanceof Deno.errors.NotFound) return replies.notFound;
+    if (err instanceof Deno.errors.AlreadyExists) return reply(550, "Already exists.");
+    if (err instanceof Deno.errors.NotADirectory) return replies.notADir;
+    if (err instanceof Deno.errors.IsADirectory) return replies.notAFile;
+    if ((err as { code?: string }).code === "ENOTEMPTY") return reply(550, "Directory not empty.");
+    this.log(`${verb}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return replies.local;
+  }
+
+  /**
+   * Starts a transfer beside the command loop: 150, the data connection, the
+   * work, then its reply. Returns at once; ABOR stops it through the signal.
+   */
+  startTransfer(what: string, work: TransferWork): void {
+    const abort = new AbortController();
+    const t: Transfer = { abort, what, done: Promise.resolve() };
+    t.done = (async () => {
+      await this.send(reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`));
+      const data = await this.data.open(abort.signal);
+      if ("code" in data) {
+        await this.send(data);
+        return;
+      }
+      const onAbort = () => data.close();
+      abort.signal.addEventListener("abort", onAbort);
+      let result: Reply;
+      try {
+        this.#buffer ??= new Uint8Array(TRANSFER_BUFFER);
+        result = await work(data, abort.signal, this.#buffer);
+      } catch (err) {
+        result = abort.signal.aborted ? replies.aborted : this.#failure(what, err);
+      } finally {
+        abort.signal.removeEventListener("abort", onAbort);
+        data.close();
+      }
+      if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
+    })().finally(() => {
+      if (this.transfer === t) this.transfer = null;
+      this.lastActivity = Date.now();
+    });
+    this.transfer = t;
+  }
+}

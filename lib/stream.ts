@@ -1,0 +1,35 @@
+/**
+ * The byte-stream interface every control and data connection sits behind, so a
+ * TLS layer can wrap either one without any handler knowing.
+ */
+
+/** A connection as the protocol code sees it. */
+export interface ByteStream {
+  /** Reads into `buf`; resolves to the count read, or null at end of stream. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Writes all of `data` (looping over short writes). */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes the connection; safe to call more than once. */
+  close(): void;
+}
+
+/** Wraps an accepted or dialled TCP connection. */
+export function connStream(conn: Deno.Conn): ByteStream {
+  let closed = false;
+  return {
+    read: (buf) => conn.read(buf),
+    async write(data) {
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // already closed by the peer side: nothing left to release
+      }
+    },
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * The served tree's own files (`.xxftp/*`, `xxftp.welcome`, `xxftp.goodbye`):
+ * pure parsers, and a reader that re-parses a file only when its mtime or size
+ * changed, so an edit is seen on the next command without a restart.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+
+/** A permission a folder grants. */
+export type Perm = "read" | "write" | "modify";
+/** The permissions in force for a folder. */
+export type Perms = ReadonlySet<Perm>;
+
+export const ALL_PERMS: Perms = new Set<Perm>(["read", "write", "modify"]);
+export const NO_PERMS: Perms = new Set<Perm>();
+
+/** The folder name that holds configuration; never served. */
+export const CONFIG_DIR = ".xxftp";
+
+/** A parse result: the value, plus problems to log (file line numbers are 1-based). */
+export interface Parsed<T> {
+  value: T;
+  problems: string[];
+}
+
+/** Parses a comma list such as `read,write`; any unknown word makes the whole list void. */
+export function parsePerms(text: string): Parsed<Perms> {
+  const words = text.split(",").map((w) => w.trim().toLowerCase()).filter((w) => w !== "");
+  const bad = words.filter((w) => w !== "read" && w !== "write" && w !== "modify");
+  if (bad.length > 0) {
+    return { value: NO_PERMS, problems: [`unknown permission "${bad[0]}": no permissions granted`] };
+  }
+  return { value: new Set(words as Perm[]), problems: [] };
+}
+
+/** One line of a `.xxftp/virtual` file. */
+export interface VirtualDir {
+  name: string;
+  /** Absolute host path the name maps to (`$root` already substituted). */
+  target: string;
+  perms: Perms;
+}
+
+/** A valid name for a virtual directory: one path part, not hidden. */
+export function isPlainName(name: string): boolean {
+  return name !== "" && !name.startsWith(".") && !/[\/\\\0]/.test(name);
+}
+
+/**
+ * Parses a `.xxftp/virtual` file: `<name> <real-path> <permissions>` per line,
+ * `#` comments and blank lines ignored; a bad line is reported and skipped.
+ * A relative path is taken relative to `folder`, the folder holding the file.
+ */
+export function parseVirtual(text: string, root: string, folder: string): Parsed<VirtualDir[]> {
+  const value: VirtualDir[] = [];
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const fields = line.split(/\s+/);
+    if (fields.length !== 3) {
+      problems.push(`line ${i + 1}: expected "<name> <real-path> <permissions>"`);
+      return;
+    }
+    const [name, rawPath, permText] = fields;
+    if (!isPlainName(name)) {
+      problems.push(`line ${i + 1}: "${name}" is not a plain, visible name`);
+      return;
+    }
+    const perms = parsePerms(permText);
+    if (perms.problems.length > 0) {
+      problems.push(`line ${i + 1}: ${perms.problems[0]}`);
+      return;
+    }
+    if (value.some((v) => v.name === name)) {
+      problems.push(`line ${i + 1}: "${name}" is defined twice; the first wins`);
+      return;
+    }
+    const substituted = rawPath.replaceAll("$root", root);
+    const target = isAbsolute(substituted) ? resolve(substituted) : resolve(folder, substituted);
+    value.push({ name, target, perms: perms.value });
+  });
+  return { value, problems };
+}
+
+/** A folder's size limit: none, a byte count, or a file that could not be understood. */
+export type SizeLimit = { kind: "none" } | { kind: "limit"; bytes: number } | {
+  kind: "broken";
+  reason: string;
+};
+
+/** Parses a `.xxftp/size` file: a whole number of bytes on the first line; 0 means none. */
+export function parseSize(text: string): Parsed<SizeLimit> {
+  const first = text.split(/\r?\n/)[0].trim();
+  if (!/^\d{1,16}$/.test(first)) {
+    const reason = `"${first.slice(0, 40)}" is not a byte count: uploads refused`;
+    return { value: { kind: "broken", reason }, problems: [reason] };
+  }
+  const bytes = Number(first);
+  return { value: bytes === 0 ? { kind: "none" } : { kind: "limit", bytes }, problems: [] };
+}
+
+interface CacheEntry {
+  stamp: string;
+  value: unknown;
+}
+
+/** Reads the tree's files live, re-parsing only when a file changed. */
+export class TreeConfig {
+  #cache = new Map<string, CacheEntry>();
+
+  constructor(
+    /** The served root, as a real path. */
+    readonly root: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The permissions a user root grants (absent file: all three). */
+  permissions(userRoot: string): Promise<Perms> {
+    return this.#read(join(userRoot, CONFIG_DIR, "permission"), ALL_PERMS, NO_PERMS, parsePerms);
+  }
+
+  /** The virtual directories shown inside `folder`. */
+  virtuals(folder: string): Promise<VirtualDir[]> {
+    return this.#read(
+      join(folder, CONFIG_DIR, "virtual"),
+      [],
+      [],
+      (t) => parseVirtual(t, this.root, folder),
+    );
+  }
+
+  /** The size limit of `folder`. */
+  sizeLimit(folder: string): Promise<SizeLimit> {
+    const broken: SizeLimit = { kind: "broken", reason: "unreadable" };
+    return this.#read(join(folder, CONFIG_DIR, "size"), { kind: "none" }, broken, parseSize);
+  }
+
+  /** The password file's first line, or null when there is none. */
+  password(userRoot: string): Promise<string | null> {
+    return this.#read(
+      join(userRoot, CONFIG_DIR, "password"),
+      null,
+      "!unreadable",
+      (t) => ({ value: t.split(/\r?\n/)[0].trim(), problems: [] }),
+    );
+  }
+
+  /** Text of `xxftp.welcome` or `xxftp.goodbye` in the root, or null. */
+  banner(name: "xxftp.welcome" | "xxftp.goodbye"): Promise<string | null> {
+    return this.#read(
+      join(this.root, name),
+      null,
+      null,
+      (t) => ({ value: t.trim() === "" ? null : t, problems: [] }),
+    );
+  }
+
+  /** Logs, once per line, a virtual directory whose target lies outside what was granted. */
+  refuseTarget(v: VirtualDir): void {
+    const key = `refused:${v.name}:${v.target}`;
+    if (this.#cache.has(key)) return;
+    this.#cache.set(key, { stamp: "", value: null });
+    this.log(
+      `config: virtual "${v.name}" -> ${v.target} is outside the served root; refused (grant it with --allow-outside)`,
+    );
+  }
+
+  /** `absent` when the file is missing; `unreadable` (failing closed) when it cannot be read. */
+  async #read<T>(
+    file: string,
+    absent: T,
+    unreadable: T,
+    parse: (text: string) => Parsed<T>,
+  ): Promise<T> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(file);
+    } catch {
+      this.#cache.delete(file);
+      return absent;
+    }
+    const stamp = `${info.mtime?.getTime()}:${info.size}:${info.ino}`;
+    const hit = this.#cache.get(file);
+    if (hit && hit.stamp === stamp) return hit.value as T;
+    let parsed: Parsed<T>;
+    try {
+      parsed = parse(await Deno.readTextFile(file));
+    } catch (err) {
+      parsed = { value: unreadable, problems: [`unreadable (${(err as Error).name})`] };
+    }
+    for (const p of parsed.problems) this.log(`config ${file}: ${p}`);
+    this.#cache.set(file, { stamp, value: parsed.value });
+    return parsed.value;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Receiving a file without ever tearing the one it replaces: bytes go to a
+ * hidden temporary beside the target, renamed over it only when the transfer
+ * completes. APPE copies the existing file into the temporary first, then
+ * appends (copy-then-append), so a failed append leaves the original as it was.
+ */
+import { dirname, join } from "node:path";
+import type { Reservation } from "./quota.ts";
+import type { ByteStream } from "./stream.ts";
+
+const TEMP_PREFIX = ".xxftp-part-";
+
+/** Whether a file name is one of our upload temporaries. */
+export function isUploadTemp(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+/** How an upload ended. */
+export type UploadResult =
+  | { kind: "done"; bytes: number }
+  | { kind: "quota" }
+  | { kind: "aborted" }
+  | { kind: "failed"; error: unknown };
+
+/** What an upload writes and how. */
+export interface UploadPlan {
+  /** The real path of the file to create or replace. */
+  target: string;
+  append: boolean;
+  /** Size of the file being replaced or appended to (0 when new). */
+  existingSize: number;
+  quota: Reservation;
+  signal: AbortSignal;
+  /** A reused buffer for the copy loop. */
+  buffer: Uint8Array;
+}
+
+/** Streams `source` into `plan.target` through a temporary; settles the quota either way. */
+export async function receiveFile(source: ByteStream, plan: UploadPlan): Promise<UploadResult> {
+  const temp = join(dirname(plan.target), `${TEMP_PREFIX}${crypto.randomUUID()}`);
+  let result = await writeTemp(source, temp, plan).catch((error): UploadResult =>
+    plan.signal.aborted ? { kind: "aborted" } : { kind: "failed", error }
+  );
+  if (result.kind === "done") {
+    try {
+      await Deno.rename(temp, plan.target);
+    } catch (error) {
+      result = { kind: "failed", error };
+    }
+  }
+  if (result.kind !== "done") await Deno.remove(temp).catch(() => {});
+  const bytes = result.kind === "done" ? result.bytes : 0;
+  plan.quota.settle(result.kind !== "done" ? 0 : plan.append ? bytes : bytes - plan.existingSize);
+  return result;
+}
+
+async function writeTemp(
+  source: ByteStream,
+  temp: string,
+  plan: UploadPlan,
+): Promise<UploadResult> {
+  if (plan.append && plan.existingSize > 0) await Deno.copyFile(plan.target, temp);
+  using file = await Deno.open(temp, { write: true, create: true, append: true });
+  const buf = plan.buffer;
+  let total = 0;
+  for (;;) {
+    if (plan.signal.aborted) return { kind: "aborted" };
+    const n = await source.read(buf);
+    if (n === null) return { kind: "done", bytes: total };
+    if (!plan.quota.take(n)) return { kind: "quota" };
+    let off = 0;
+    while (off < n) off += await file.write(buf.subarray(off, n));
+    total += n;
+  }
+}
+
+/** Removes temporaries a crashed server left behind, anywhere under `root`. */
+export async function removeStaleTemps(root: string): Promise<number> {
+  let removed = 0;
+  const pending = [root];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const path = join(dir, e.name);
+        if (e.isDirectory) pending.push(path);
+        else if (e.isFile && isUploadTemp(e.name)) {
+          await Deno.remove(path);
+          removed++;
+        }
+      }
+    } catch {
+      // unreadable folder: nothing we may clean there
+    }
+  }
+  return removed;
+}

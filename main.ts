@@ -1,0 +1,94 @@
+/**
+ * xxftp's command line: parse, validate, then start the server confined to
+ * the folder it shares (see lib/sandbox.ts) or run a sub-command.
+ */
+import { HELP, parseCommandLine, UsageError, VERSION } from "./lib/cli.ts";
+import { setPassword } from "./lib/passwd.ts";
+import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
+import type { ServerOptions } from "./lib/server.ts";
+
+const GRACE_MS = 5000;
+
+/** The real path of a folder named on the command line, or a usage error. */
+async function realFolder(path: string, what: string): Promise<string> {
+  try {
+    const real = await Deno.realPath(path);
+    if (!(await Deno.stat(real)).isDirectory) throw new UsageError(`${what} "${path}" is not a folder`);
+    return real;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (err instanceof Deno.errors.NotFound) throw new UsageError(`${what} "${path}" does not exist`);
+    throw new UsageError(`${what} "${path}" cannot be read (run deno with --allow-read for it)`);
+  }
+}
+
+/** Who may log in: each user folder, and whether it needs a password. */
+async function usersOf(root: string): Promise<string> {
+  const users: string[] = [];
+  for await (const e of Deno.readDir(root)) {
+    if (!e.isDirectory || !/^[A-Za-z0-9_]+$/.test(e.name)) continue;
+    if (e.name === "anonymous") users.push("anonymous/ftp (any password)");
+    else {
+      const locked = await Deno.stat(`${root}/${e.name}/.xxftp/password`).then(() => true, () => false);
+      users.push(`${e.name} (${locked ? "password" : "no password"})`);
+    }
+  }
+  return users.length === 0 ? "none yet: make a folder ROOT/<user>" : users.sort().join(", ");
+}
+
+const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+
+async function serve(given: ServerOptions): Promise<number> {
+  const root = await realFolder(given.root, "root folder");
+  const allowOutside = await Promise.all(given.allowOutside.map((p) => realFolder(p, "--allow-outside")));
+  const options = { ...given, root, allowOutside };
+  let server;
+  try {
+    server = await startSandboxed(options, stamp);
+  } catch (err) {
+    if (err instanceof ServerStartError && err.kind === "AddrInUse") {
+      throw new UsageError(`port ${given.port} on ${given.host} is in use`);
+    }
+    if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
+      throw new UsageError(`cannot listen on ${given.host}: no such local address`);
+    }
+    throw err;
+  }
+  const host = server.addr.hostname.includes(":") ? `[${server.addr.hostname}]` : server.addr.hostname;
+  console.log(`xxftp ${VERSION} serving ${root}`);
+  console.log(`  listening on ftp://${host}:${server.addr.port}`);
+  console.log(`  users: ${await usersOf(root)}`);
+  console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
+  const { promise, resolve } = Promise.withResolvers<void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
+  await promise;
+  stamp("stopping");
+  await server.stop(GRACE_MS);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    const inv = parseCommandLine(argv);
+    switch (inv.kind) {
+      case "help":
+        console.log(HELP);
+        return 0;
+      case "version":
+        console.log(`xxftp ${VERSION}`);
+        return 0;
+      case "passwd":
+        console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
+        return 0;
+      case "serve":
+        return await serve(inv.options);
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`xxftp: ${err.message}`);
+    console.error("Try 'xxftp --help'.");
+    return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
