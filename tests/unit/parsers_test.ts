@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { hashPassword, LoginGuard, storedKind, verifyPassword } from "../../lib/auth.ts";
+import { parseCommandLine, UsageError } from "../../lib/cli.ts";
+import {
+  canonicalHost,
+  checkActiveTarget,
+  formatPasv,
+  parseEprtArg,
+  parsePortArg,
+} from "../../lib/data_channel.ts";
+import { LineReader, MAX_LINE } from "../../lib/line_reader.ts";
+import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/listing.ts";
+import { formatReply, reply } from "../../lib/replies.ts";
+import type { ByteStream } from "../../lib/stream.ts";
+import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/tree.ts";
+import { withoutFlags } from "../../lib/commands/dirs.ts";
+
+Deno.test("PORT arguments", () => {
+  const rows: [string, { hostname: string; port: number } | null][] = [
+    ["127,0,0,1,4,1", { hostname: "127.0.0.1", port: 1025 }],
+    [" 10,0,0,2,255,255 ", { hostname: "10.0.0.2", port: 65535 }],
+    ["127,0,0,1,4", null],
+    ["127,0,0,1,4,1,9", null],
+    ["256,0,0,1,4,1", null],
+    ["127,0,0,1,4,256", null],
+    ["a,b,c,d,e,f", null],
+    ["127.0.0.1,4,1", null],
+    ["", null],
+    ["-1,0,0,1,4,1", null],
+  ];
+  for (const [arg, want] of rows) assert.deepEqual(parsePortArg(arg), want, arg);
+});
+
+Deno.test("EPRT arguments", () => {
+  const rows: [string, { hostname: string; port: number } | null][] = [
+    ["|1|132.235.1.2|6275|", { hostname: "132.235.1.2", port: 6275 }],
+    ["|2|::1|5282|", { hostname: "::1", port: 5282 }],
+    ["!2!0:0:0:0:0:0:0:1!5282!", { hostname: "::1", port: 5282 }],
+    ["|2|::ffff:127.0.0.1|2000|", { hostname: "127.0.0.1", port: 2000 }],
+    ["|1|132.235.1.2|0|", null],
+    ["|1|132.235.1.2|70000|", null],
+    ["|1|::1|5282|", null],
+    ["|2|127.0.0.1|5282|", null],
+    ["|3|1.2.3.4|5282|", null],
+    ["|1|1.2.3|5282|", null],
+    ["|1|1.2.3.4|5282", null],
+    ["1|1.2.3.4|5282|", null],
+    ["", null],
+    ["|2|zz::1|22|", null],
+  ];
+  for (const [arg, want] of rows) assert.deepEqual(parseEprtArg(arg), want, arg);
+});
+
+Deno.test("addresses: canonical forms, PASV text, bounce checks", () => {
+  assert.equal(canonicalHost("::ffff:127.0.0.1"), "127.0.0.1");
+  assert.equal(canonicalHost("0:0:0:0:0:0:0:1"), "::1");
+  assert.equal(canonicalHost("[::1]"), "::1");
+  assert.equal(formatPasv("127.0.0.1", 1025), "127,0,0,1,4,1");
+  assert.equal(formatPasv("::ffff:10.1.2.3", 65535), "10,1,2,3,255,255");
+  assert.equal(formatPasv("::1", 2000), null);
+  assert.equal(checkActiveTarget({ hostname: "127.0.0.1", port: 2000 }, "::ffff:127.0.0.1"), null);
+  assert.equal(checkActiveTarget({ hostname: "127.0.0.2", port: 2000 }, "127.0.0.1")?.code, 504);
+  assert.equal(checkActiveTarget({ hostname: "127.0.0.1", port: 25 }, "127.0.0.1")?.code, 504);
+});
+
+Deno.test("reply wire form: single and multi-line", () => {
+  assert.equal(formatReply(reply(200, "ok")), "200 ok\r\n");
+  assert.equal(formatReply(reply(220, "a\r\nb\nc\n")), "220-a\r\n220-b\r\n220 c\r\n");
+  assert.equal(formatReply(reply(221, "one\rtwo")), "221-one\r\n221 two\r\n");
+});
+
+Deno.test("listing lines: ls -l form in UTC, MLSx facts", () => {
+  const now = new Date(Date.UTC(2026, 10, 25, 12, 0, 0));
+  const rows: [Date, string][] = [
+    [new Date(Date.UTC(2026, 10, 5, 9, 7)), "Nov  5 09:07"],
+    [new Date(Date.UTC(2026, 5, 1, 23, 59)), "Jun  1 23:59"],
+    [new Date(Date.UTC(2025, 0, 15, 1, 0)), "Jan 15  2025"],
+    [new Date(Date.UTC(2027, 0, 15, 1, 0)), "Jan 15  2027"],
+  ];
+  for (const [d, want] of rows) assert.equal(listDate(d, now), want);
+  const e = { name: "a b.txt", isDir: false, size: 1234, mtime: rows[0][0], mode: 0o640 };
+  assert.equal(
+    listLine(e, now),
+    "-rw-r-----    1 ftp      ftp          1234 Nov  5 09:07 a b.txt",
+  );
+  assert.match(listLine({ ...e, isDir: true, mode: 0o755 }, now), /^drwxr-xr-x /);
+  assert.equal(ftpTimestamp(new Date(Date.UTC(2026, 0, 2, 15, 4, 5))), "20260102150405");
+  assert.equal(mlsxLine(e, ALL_PERMS), "type=file;size=1234;modify=20261105090700;perm=radfw; a b.txt");
+  assert.equal(
+    mlsxLine({ ...e, isDir: true }, parsePerms("read").value),
+    "type=dir;modify=20261105090700;perm=el; a b.txt",
+  );
+});
+
+Deno.test("LIST flags are not part of the path", () => {
+  const rows: [string, string][] = [["-la", ""], ["-a -l dir", "dir"], ["dir", "dir"], ["-la  x y", "x y"]];
+  for (const [arg, want] of rows) assert.equal(withoutFlags(arg), want);
+});
+
+Deno.test("tree files: permission, size and virtual parsers", () => {
+  assert.deepEqual([...parsePerms("read, write").value], ["read", "write"]);
+  assert.deepEqual([...parsePerms(" READ,modify\n").value], ["read", "modify"]);
+  assert.deepEqual([...parsePerms("read,exec").value], [], "an unknown word voids the list");
+  assert.deepEqual(parseSize("1000\n").value, { kind: "limit", bytes: 1000 });
+  assert.deepEqual(parseSize("0").value, { kind: "none" });
+  assert.equal(parseSize("ten").value.kind, "broken");
+  assert.equal(parseSize("-5").value.kind, "broken");
+  const v = parseVirtual(
+    "# comment\n\nup $root/pub/up read,write\nbad\n.hid /x read\nrel ../x read\nup /y read\nx /z bogus\n",
+    "/srv",
+    "/srv/u",
+  );
+  assert.deepEqual(v.value.map((d) => [d.name, d.target]), [["up", "/srv/pub/up"], ["rel", "/srv/x"]]);
+  assert.deepEqual(v.problems.map((p) => p.split(":")[0]), ["line 4", "line 5", "line 7", "line 8"]);
+});
+
+Deno.test("command line: defaults, flags and usage errors", () => {
+  const inv = parseCommandLine(["serve"]);
+  assert.ok(inv.kind === "serve");
+  assert.equal(inv.options.root, "./home");
+  assert.equal(inv.options.port, 2121);
+  assert.equal(inv.options.idleTimeoutMs, 120000);
+  assert.equal(inv.options.maxConnections, 500);
+  const custom = parseCommandLine([
+    "serve",
+    "/srv/ftp",
+    "--host",
+    "::",
+    "--port",
+    "21000",
+    "--passive-ports",
+    "30000-30010",
+    "--max-per-ip",
+    "3",
+  ]);
+  assert.ok(custom.kind === "serve");
+  assert.deepEqual(custom.options.passivePorts, [30000, 30010]);
+  assert.equal(custom.options.host, "::");
+  for (
+    const bad of [
+      ["serve", "--port", "70000"],
+      ["serve", "--bogus"],
+      ["serve", "--passive-ports", "10-5"],
+      ["serve", "a", "b"],
+      ["frobnicate"],
+      [],
+      ["serve", "--idle-timeout", "x"],
+    ]
+  ) {
+    assert.throws(() => parseCommandLine(bad), UsageError, bad.join(" "));
+  }
+  assert.deepEqual(parseCommandLine(["passwd", "bob", "/r", "--create"]), {
+    kind: "passwd",
+    user: "bob",
+    root: "/r",
+    create: true,
+  });
+});
+
+Deno.test("passwords: scrypt lines, legacy MD5, anything else never matches", async () => {
+  const line = await hashPassword("s3cret");
+  assert.match(line, /^scrypt\$N=32768,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  assert.notEqual(line, await hashPassword("s3cret"), "salted");
+  assert.equal(await verifyPassword(line, "s3cret"), true);
+  assert.equal(await verifyPassword(line, "s3cret "), false);
+  const md5 = "5ebe2294ecd0e0f08eab7690d2a6ee69"; // md5("secret")
+  assert.equal(storedKind(md5), "md5");
+  assert.equal(await verifyPassword(md5, "secret"), true);
+  assert.equal(await verifyPassword(md5, "Secret"), false);
+  assert.equal(await verifyPassword(null, "anything"), false);
+  assert.equal(await verifyPassword("!unreadable", ""), false);
+  assert.equal(await verifyPassword("", ""), false);
+});
+
+Deno.test("login guard: doubling delays, hold-off after N failures, reset on success", () => {
+  const g = new LoginGuard({ maxFailures: 3, banSeconds: 60, failDelayMs: 100 });
+  assert.deepEqual([g.fail("a", 0), g.fail("a", 1)], [100, 200]);
+  assert.equal(g.isBanned("a", 2), false);
+  g.fail("a", 2);
+  assert.equal(g.isBanned("a", 3), true);
+  assert.equal(g.isBanned("b", 3), false);
+  assert.equal(g.isBanned("a", 61_000), false, "the hold-off ends");
+  g.succeed("a");
+  assert.equal(g.fail("a", 70_000), 100);
+});
+
+/** A stream that hands out the given chunks. */
+function chunks(...parts: string[]): ByteStream {
+  const queue = parts.map((p) => new TextEncoder().encode(p));
+  return {
+    read(buf) {
+      const next = queue.shift();
+      if (!next) return Promise.resolve(null);
+      const n = Math.min(buf.length, next.length);
+      buf.set(next.subarray(0, n));
+      if (n < next.length) queue.unshift(next.subarray(n));
+      return Promise.resolve(n);
+    },
+    write: () => Promise.resolve(),
+    close() {},
+  };
+}
+
+Deno.test("line reader: CRLF and LF, split chunks, over-long lines", async () => {
+  const r = new LineReader(chunks("USER a\r\nPA", "SS b\nNOOP\r", "\n"));
+  const text = async () => {
+    const n = await r.next();
+    return n.kind === "line" ? new TextDecoder().decode(n.bytes) : n.kind;
+  };
+  assert.deepEqual([await text(), await text(), await text(), await text()], [
+    "USER a",
+    "PASS b",
+    "NOOP",
+    "end",
+  ]);
+  const long = new LineReader(chunks("x".repeat(MAX_LINE + 10) + "\r\n"));
+  assert.equal((await long.next()).kind, "too-long");
+  const exact = new LineReader(chunks("y".repeat(MAX_LINE) + "\r\n"));
+  assert.equal((await exact.next()).kind, "line");
+});
