@@ -15,11 +15,18 @@ export function reply(code: number, text: string): Reply {
   return { code, lines };
 }
 
-/** The reply as it goes on the wire, always ending in CRLF. */
+/**
+ * The reply as it goes on the wire, always ending in CRLF. Inner lines that
+ * start with a space go out as they are (FEAT, MLST, HELP want that form);
+ * others get the `code-` prefix so no text line can pass for the last one.
+ */
 export function formatReply(r: Reply): string {
   const last = r.lines.length - 1;
   let out = "";
-  for (let i = 0; i < last; i++) out += `${r.code}-${r.lines[i]}\r\n`;
+  for (let i = 0; i < last; i++) {
+    const line = r.lines[i];
+    out += i > 0 && line.startsWith(" ") ? `${line}\r\n` : `${r.code}-${line}\r\n`;
+  }
   return out + `${r.code} ${r.lines[last]}\r\n`;
 }
 

@@ -40,6 +40,7 @@ export interface TestServer {
   waitFor(text: string, ms?: number): Promise<void>;
   /** SIGTERM, then wait for exit; returns the exit code. */
   stop(): Promise<number>;
+  /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -100,6 +101,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
     },
   };
 }

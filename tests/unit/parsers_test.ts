@@ -67,6 +67,10 @@ Deno.test("reply wire form: single and multi-line", () => {
   assert.equal(formatReply(reply(200, "ok")), "200 ok\r\n");
   assert.equal(formatReply(reply(220, "a\r\nb\nc\n")), "220-a\r\n220-b\r\n220 c\r\n");
   assert.equal(formatReply(reply(221, "one\rtwo")), "221-one\r\n221 two\r\n");
+  assert.equal(
+    formatReply({ code: 211, lines: ["Features:", " SIZE", "End"] }),
+    "211-Features:\r\n SIZE\r\n211 End\r\n",
+  );
 });
 
 Deno.test("listing lines: ls -l form in UTC, MLSx facts", () => {
