@@ -13,11 +13,15 @@ const GRACE_MS = 5000;
 async function realFolder(path: string, what: string): Promise<string> {
   try {
     const real = await Deno.realPath(path);
-    if (!(await Deno.stat(real)).isDirectory) throw new UsageError(`${what} "${path}" is not a folder`);
+    if (!(await Deno.stat(real)).isDirectory) {
+      throw new UsageError(`${what} "${path}" is not a folder`);
+    }
     return real;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    if (err instanceof Deno.errors.NotFound) throw new UsageError(`${what} "${path}" does not exist`);
+    if (err instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${what} "${path}" does not exist`);
+    }
     throw new UsageError(`${what} "${path}" cannot be read (run deno with --allow-read for it)`);
   }
 }
@@ -29,7 +33,10 @@ async function usersOf(root: string): Promise<string> {
     if (!e.isDirectory || !/^[A-Za-z0-9_]+$/.test(e.name)) continue;
     if (e.name === "anonymous") users.push("anonymous/ftp (any password)");
     else {
-      const locked = await Deno.stat(`${root}/${e.name}/.xxftp/password`).then(() => true, () => false);
+      const locked = await Deno.stat(`${root}/${e.name}/.xxftp/password`).then(
+        () => true,
+        () => false,
+      );
       users.push(`${e.name} (${locked ? "password" : "no password"})`);
     }
   }
@@ -40,7 +47,9 @@ const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}
 
 async function serve(given: ServerOptions): Promise<number> {
   const root = await realFolder(given.root, "root folder");
-  const allowOutside = await Promise.all(given.allowOutside.map((p) => realFolder(p, "--allow-outside")));
+  const allowOutside = await Promise.all(
+    given.allowOutside.map((p) => realFolder(p, "--allow-outside")),
+  );
   const options = { ...given, root, allowOutside };
   let server;
   try {
@@ -54,7 +63,9 @@ async function serve(given: ServerOptions): Promise<number> {
     }
     throw err;
   }
-  const host = server.addr.hostname.includes(":") ? `[${server.addr.hostname}]` : server.addr.hostname;
+  const host = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
   console.log(`xxftp ${VERSION} serving ${root}`);
   console.log(`  listening on ftp://${host}:${server.addr.port}`);
   console.log(`  users: ${await usersOf(root)}`);

@@ -51,8 +51,9 @@ interface ScryptLine {
 }
 
 function parseScrypt(stored: string): ScryptLine | null {
-  const m = /^scrypt\$N=(\d{1,7}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]{4,64})\$([A-Za-z0-9+/=]{4,128})$/
-    .exec(stored);
+  const m =
+    /^scrypt\$N=(\d{1,7}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]{4,64})\$([A-Za-z0-9+/=]{4,128})$/
+      .exec(stored);
   if (!m) return null;
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (N < 2 || (N & (N - 1)) !== 0 || N > 1 << 20 || r < 1 || p < 1) return null;

@@ -7,7 +7,8 @@ import type { ServerOptions } from "./server.ts";
 
 export const VERSION = "0.1.0";
 
-export const HELP = `xxftp ${VERSION} — a sandboxed FTP server configured by the folder tree it shares
+export const HELP =
+  `xxftp ${VERSION} — a sandboxed FTP server configured by the folder tree it shares
 
 Usage:
   xxftp serve [ROOT] [options]     share ROOT (default ./home)
@@ -43,7 +44,13 @@ export type Invocation =
 /** A mistake on the command line; the message is one line for the user. */
 export class UsageError extends Error {}
 
-function whole(flag: string, value: string | undefined, fallback: number, min: number, max: number) {
+function whole(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) {
   if (value === undefined) return fallback;
   if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new UsageError(`--${flag} needs a whole number from ${min} to ${max}, not "${value}"`);
@@ -100,7 +107,9 @@ export function parseCommandLine(argv: string[]): Invocation {
     return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
   }
   if (command !== "serve") {
-    throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
+    throw new UsageError(
+      command === undefined ? "no command given" : `unknown command "${command}"`,
+    );
   }
   if (rest.length > 1) throw new UsageError(`serve takes one ROOT, got ${rest.length}`);
   if (v.create) throw new UsageError("--create belongs to passwd");

@@ -9,7 +9,7 @@ import * as dirs from "./commands/dirs.ts";
 import * as files from "./commands/files.ts";
 import * as info from "./commands/info.ts";
 import * as transfer from "./commands/transfer.ts";
-import { reply, type Reply, replies } from "./replies.ts";
+import { replies, type Reply, reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 import type { Target } from "./vfs.ts";
 
@@ -139,7 +139,9 @@ export function checkNeed(need: Need, t: Target): Reply | null {
 export async function dispatch(s: Session, verb: string, arg: string): Promise<Reply | void> {
   const cmd = COMMANDS.get(verb);
   if (!cmd) {
-    return NOT_IMPLEMENTED.has(verb) ? reply(502, `${verb} not implemented.`) : replies.notUnderstood;
+    return NOT_IMPLEMENTED.has(verb)
+      ? reply(502, `${verb} not implemented.`)
+      : replies.notUnderstood;
   }
   if (cmd.login && s.vfs === null) return replies.loginFirst;
   if (cmd.arg === "none" && arg !== "") return replies.noArgument;

@@ -3,7 +3,7 @@
  * their arguments, the RFC 2577 bounce check, refusal of passive connections
  * from any address but the client's, and the data-wait time limit.
  */
-import { reply, type Reply, replies } from "./replies.ts";
+import { replies, type Reply, reply } from "./replies.ts";
 import { type ByteStream, connStream } from "./stream.ts";
 
 /** A host and port a data connection goes to. */
@@ -41,7 +41,9 @@ export function parsePortArg(arg: string): HostPort | null {
 /** Parses EPRT's `<d>proto<d>address<d>port<d>` (RFC 2428); null when malformed. */
 export function parseEprtArg(arg: string): HostPort | null {
   const d = arg.charAt(0);
-  if (d === "" || d.charCodeAt(0) < 33 || d.charCodeAt(0) > 126 || /[0-9a-fA-F.:]/.test(d)) return null;
+  if (d === "" || d.charCodeAt(0) < 33 || d.charCodeAt(0) > 126 || /[0-9a-fA-F.:]/.test(d)) {
+    return null;
+  }
   const fields = arg.split(d);
   if (fields.length !== 5 || fields[0] !== "" || fields[4] !== "") return null;
   const [, proto, address, portText] = fields;

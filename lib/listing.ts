@@ -50,7 +50,9 @@ export function listDate(d: Date, now: Date): string {
 export function listLine(e: Entry, now: Date): string {
   const mode = modeString(e.mode ?? (e.isDir ? 0o755 : 0o644));
   const size = String(e.size).padStart(13, " ");
-  return `${e.isDir ? "d" : "-"}${mode}    1 ftp      ftp ${size} ${listDate(e.mtime, now)} ${e.name}`;
+  return `${e.isDir ? "d" : "-"}${mode}    1 ftp      ftp ${size} ${
+    listDate(e.mtime, now)
+  } ${e.name}`;
 }
 
 /** The RFC 3659 `perm` fact for an entry under the given permissions. */

@@ -46,7 +46,9 @@ async function readPassword(): Promise<string> {
 
 /** Sets USER's password under ROOT; returns the file written. */
 export async function setPassword(user: string, root: string, create: boolean): Promise<string> {
-  if (!USER_NAME.test(user)) throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
+  if (!USER_NAME.test(user)) {
+    throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
+  }
   const home = join(root, user);
   const exists = await Deno.stat(home).then((i) => i.isDirectory, () => false);
   if (!exists && !create) {

@@ -1,5 +1,7 @@
 /**
- * Storage limits (`.xxftp/size`). Each limited folder keeps a usage figure:
+ * Storage limits (`.xxftp/size`). A limit counts every file below the folder
+ * holding it, whichever way the file was reached (a user's tree or a virtual
+ * directory), so limits nest. Each limited folder keeps a usage figure:
  * found once by walking the folder, then kept current by the server's own
  * writes. Uploads reserve bytes as they arrive, synchronously, so clients
  * racing into one folder can never pass its limit together.
@@ -8,10 +10,11 @@
  * it is older than `staleMs` and no upload is writing into the folder: that is
  * how changes made outside the server are noticed.
  */
-import { join } from "node:path";
-import { reply, type Reply } from "./replies.ts";
-import type { TreeConfig } from "./tree.ts";
+import { dirname, join } from "node:path";
+import { type Reply, reply } from "./replies.ts";
+import { CONFIG_DIR, type TreeConfig } from "./tree.ts";
 import { isUploadTemp } from "./upload.ts";
+import { isInside } from "./vfs.ts";
 
 interface Usage {
   limit: number;
@@ -21,7 +24,10 @@ interface Usage {
   walkedAt: number;
 }
 
-/** Sums the sizes of the files below `folder` (links not followed, upload temporaries skipped). */
+/**
+ * Sums the sizes of the files below `folder`: links not followed, upload
+ * temporaries and `.xxftp` configuration not counted.
+ */
 export async function folderSize(folder: string): Promise<number> {
   let total = 0;
   const pending = [folder];
@@ -30,7 +36,7 @@ export async function folderSize(folder: string): Promise<number> {
     try {
       for await (const e of Deno.readDir(dir)) {
         const path = join(dir, e.name);
-        if (e.isDirectory) pending.push(path);
+        if (e.isDirectory && e.name !== CONFIG_DIR) pending.push(path);
         else if (e.isFile && !isUploadTemp(e.name)) total += (await Deno.lstat(path)).size;
       }
     } catch {
@@ -73,7 +79,24 @@ export class Reservation {
 export class QuotaBook {
   #usage = new Map<string, Promise<Usage>>();
 
-  constructor(private readonly tree: TreeConfig, private readonly staleMs = 60_000) {}
+  constructor(
+    private readonly tree: TreeConfig,
+    /** The served root and granted folders: limits are looked for up to their top. */
+    private readonly areas: readonly string[],
+    private readonly staleMs = 60_000,
+  ) {}
+
+  /** The folders whose limits count a file at `path`: its ancestors up to the area holding it. */
+  foldersOf(path: string): string[] {
+    const area = this.areas.find((a) => isInside(a, path));
+    const folders: string[] = [];
+    if (area === undefined) return folders;
+    for (let dir = dirname(path); isInside(area, dir); dir = dirname(dir)) {
+      folders.push(dir);
+      if (dir === area) break;
+    }
+    return folders;
+  }
 
   /** A reservation across `folders`, or the 552 that refuses the upload. */
   async reserve(folders: readonly string[]): Promise<Reservation | Reply> {

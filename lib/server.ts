@@ -7,7 +7,7 @@ import { LoginGuard } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
 import { canonicalHost } from "./data_channel.ts";
 import { QuotaBook } from "./quota.ts";
-import { formatReply, type Reply, replies } from "./replies.ts";
+import { formatReply, replies, type Reply } from "./replies.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
 import { TreeConfig } from "./tree.ts";
@@ -54,9 +54,10 @@ export async function startServer(
   const stale = await removeStaleTemps(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   const tree = new TreeConfig(opts.root, log);
+  const allowed = [opts.root, ...opts.allowOutside];
   const ctx: ServerContext = {
     tree,
-    quota: new QuotaBook(tree),
+    quota: new QuotaBook(tree, allowed),
     guard: new LoginGuard({
       maxFailures: opts.maxLoginFailures,
       banSeconds: opts.banSeconds,
@@ -73,7 +74,7 @@ export async function startServer(
       maxCommandsBeforeLogin: 30,
       greeting: "xxftp ready.",
     },
-    allowed: [opts.root, ...opts.allowOutside],
+    allowed,
     confinement,
     log,
     weakReported: new Set(),

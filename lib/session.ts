@@ -8,7 +8,7 @@ import { dispatch } from "./commands.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
 import { LineReader } from "./line_reader.ts";
-import { formatReply, reply, type Reply, replies } from "./replies.ts";
+import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import type { Target, Vfs } from "./vfs.ts";
 
@@ -24,7 +24,11 @@ interface Transfer {
 }
 
 /** The work of a transfer once the data connection is open; it returns the final reply. */
-export type TransferWork = (data: ByteStream, signal: AbortSignal, buffer: Uint8Array) => Promise<Reply>;
+export type TransferWork = (
+  data: ByteStream,
+  signal: AbortSignal,
+  buffer: Uint8Array,
+) => Promise<Reply>;
 
 /** Whether a command line holds control characters other than TAB (NUL, lone CR, ...). */
 function hasControlChars(line: string): boolean {
@@ -134,7 +138,9 @@ export class Session {
     const space = line.indexOf(" ");
     const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
     const arg = space < 0 ? "" : line.slice(space + 1);
-    if (this.user === null && ++this.#commandsBeforeLogin > this.ctx.limits.maxCommandsBeforeLogin) {
+    if (
+      this.user === null && ++this.#commandsBeforeLogin > this.ctx.limits.maxCommandsBeforeLogin
+    ) {
       await this.close(reply(421, "Too many commands before login."));
       return;
     }
@@ -170,7 +176,9 @@ export class Session {
     const abort = new AbortController();
     const t: Transfer = { abort, what, done: Promise.resolve() };
     t.done = (async () => {
-      await this.send(reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`));
+      await this.send(
+        reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
+      );
       const data = await this.data.open(abort.signal);
       if ("code" in data) {
         await this.send(data);

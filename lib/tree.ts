@@ -27,7 +27,10 @@ export function parsePerms(text: string): Parsed<Perms> {
   const words = text.split(",").map((w) => w.trim().toLowerCase()).filter((w) => w !== "");
   const bad = words.filter((w) => w !== "read" && w !== "write" && w !== "modify");
   if (bad.length > 0) {
-    return { value: NO_PERMS, problems: [`unknown permission "${bad[0]}": no permissions granted`] };
+    return {
+      value: NO_PERMS,
+      problems: [`unknown permission "${bad[0]}": no permissions granted`],
+    };
   }
   return { value: new Set(words as Perm[]), problems: [] };
 }

@@ -2,11 +2,11 @@
  * The virtual file system: the one place that turns an FTP path into a real
  * path. It joins the path to the session's current directory, refuses hidden,
  * NUL-bearing and over-long names, never climbs above the user's `/`, maps
- * virtual directories (with their permissions and quota folders), and checks
+ * virtual directories (with their permissions), and checks
  * that the real path, symlinks resolved, stays inside the tree it belongs to.
  */
 import { dirname, join, relative, sep } from "node:path";
-import { type Reply, replies } from "./replies.ts";
+import { replies, type Reply } from "./replies.ts";
 import type { Perms, TreeConfig, VirtualDir } from "./tree.ts";
 
 /** Longest accepted name part in bytes, and whole FTP path in characters. */
@@ -25,8 +25,6 @@ export interface Target {
   parentPerms: Perms;
   /** True for the user's `/` and for a virtual directory's mount point: never changed by FTP. */
   fixed: boolean;
-  /** Folders whose size limit counts a file stored here, outermost first. */
-  quotaFolders: string[];
   /** The folder the real path must stay inside (the user root or a virtual target). */
   base: string;
   /** `Deno.stat` of the real path, or null when nothing is there yet. */
@@ -95,7 +93,9 @@ export async function realPathOfNearest(path: string): Promise<string> {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       const parent = dirname(current);
       if (parent === current) break;
-      rest = rest === "" ? current.slice(parent.length + 1) : join(current.slice(parent.length + 1), rest);
+      rest = rest === ""
+        ? current.slice(parent.length + 1)
+        : join(current.slice(parent.length + 1), rest);
       current = parent;
     }
   }
@@ -122,7 +122,6 @@ export class Vfs {
     let perms = await this.tree.permissions(this.home);
     let parentPerms = perms;
     let fixed = true;
-    const quotaFolders = [this.home];
     for (const part of parts) {
       const virtual = (await this.tree.virtuals(real)).find((v) => v.name === part);
       parentPerms = perms;
@@ -131,7 +130,6 @@ export class Vfs {
         if (mount === null) return { ok: false, reply: replies.notFound };
         real = base = mount;
         perms = virtual.perms;
-        quotaFolders.push(mount);
         fixed = true;
       } else {
         real = join(real, part);
@@ -151,7 +149,7 @@ export class Vfs {
     const ftpPath = "/" + parts.join("/");
     return {
       ok: true,
-      target: { ftpPath, realPath: real, perms, parentPerms, fixed, quotaFolders, base, info },
+      target: { ftpPath, realPath: real, perms, parentPerms, fixed, base, info },
     };
   }
 
@@ -169,15 +167,20 @@ export class Vfs {
     }
   }
 
-  /** A virtual target's real path, if it exists and lies in an allowed place. */
+  /** A virtual target's real path, if it exists and lies (links resolved) in an allowed place. */
   async #mount(v: VirtualDir): Promise<string | null> {
+    const allowed = (path: string) => this.allowed.some((a) => isInside(a, path));
+    if (!allowed(v.target)) {
+      this.tree.refuseTarget(v);
+      return null;
+    }
     let real: string;
     try {
       real = await Deno.realPath(v.target);
     } catch {
       return null;
     }
-    if (this.allowed.some((a) => isInside(a, real))) return real;
+    if (allowed(real)) return real;
     this.tree.refuseTarget(v);
     return null;
   }

@@ -6,7 +6,10 @@
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 /** Messages from the main thread. */
-export type ToWorker = { type: "start"; options: ServerOptions } | { type: "stop"; graceMs: number };
+export type ToWorker = { type: "start"; options: ServerOptions } | {
+  type: "stop";
+  graceMs: number;
+};
 /** Messages to the main thread. */
 export type FromWorker =
   | { type: "log"; line: string }

@@ -1,7 +1,7 @@
 /** Login and logout: USER, PASS, QUIT. */
 import { join } from "node:path";
 import { storedKind, verifyPassword } from "../auth.ts";
-import { reply, type Reply, replies } from "../replies.ts";
+import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import { isInside, Vfs } from "../vfs.ts";
 

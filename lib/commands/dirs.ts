@@ -1,7 +1,7 @@
 /** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST MLSD MLST. */
 import { join } from "node:path";
 import { type Entry, listLine, mlsxLine } from "../listing.ts";
-import { reply, type Reply, replies } from "../replies.ts";
+import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import type { Target } from "../vfs.ts";
 
@@ -69,7 +69,9 @@ async function entriesOf(s: Session, t: Target): Promise<Entry[] | Reply> {
   const entries: Entry[] = [];
   for (let i = 0; i < names.length; i += STAT_BATCH) {
     const batch = names.slice(i, i + STAT_BATCH);
-    const infos = await Promise.all(batch.map((n) => Deno.stat(join(t.realPath, n)).catch(() => null)));
+    const infos = await Promise.all(
+      batch.map((n) => Deno.stat(join(t.realPath, n)).catch(() => null)),
+    );
     infos.forEach((info, j) => info && entries.push(entryOf(batch[j], info)));
   }
   for (const v of virtuals) {

@@ -1,7 +1,7 @@
 /** Files: SIZE MDTM DELE RNFR RNTO. */
 import { ftpTimestamp } from "../listing.ts";
 import { folderSize, Reservation } from "../quota.ts";
-import { reply, type Reply, replies } from "../replies.ts";
+import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import type { Target } from "../vfs.ts";
 
@@ -20,7 +20,7 @@ export async function dele(s: Session, t: Target): Promise<Reply> {
   if (t.info === null) return replies.notFound;
   if (t.info.isDirectory) return replies.notAFile;
   await Deno.remove(t.realPath);
-  await s.ctx.quota.adjust(t.quotaFolders, -t.info.size);
+  await s.ctx.quota.adjust(s.ctx.quota.foldersOf(t.realPath), -t.info.size);
   return reply(250, "File deleted.");
 }
 
@@ -37,8 +37,10 @@ export async function rnto(s: Session, to: Target): Promise<Reply> {
   if (from === null) return replies.badSequence;
   if (from.info === null) return replies.notFound;
   if (to.info?.isDirectory) return reply(553, "A directory of that name exists.");
-  const leaving = from.quotaFolders.filter((f) => !to.quotaFolders.includes(f));
-  const arriving = to.quotaFolders.filter((f) => !from.quotaFolders.includes(f));
+  const fromFolders = s.ctx.quota.foldersOf(from.realPath);
+  const toFolders = s.ctx.quota.foldersOf(to.realPath);
+  const leaving = fromFolders.filter((f) => !toFolders.includes(f));
+  const arriving = toFolders.filter((f) => !fromFolders.includes(f));
   const moving = from.info.isDirectory ? await folderSize(from.realPath) : from.info.size;
   const room = await s.ctx.quota.reserve(arriving);
   if (!(room instanceof Reservation)) return room;
@@ -54,6 +56,6 @@ export async function rnto(s: Session, to: Target): Promise<Reply> {
   }
   room.settle(moving);
   await s.ctx.quota.adjust(leaving, -moving);
-  if (to.info) await s.ctx.quota.adjust(to.quotaFolders, -to.info.size);
+  if (to.info) await s.ctx.quota.adjust(toFolders, -to.info.size);
   return reply(250, "Rename successful.");
 }

@@ -1,6 +1,6 @@
 /** Information and settings: NOOP SYST FEAT OPTS HELP STAT TYPE MODE STRU ALLO SITE. */
 import { COMMANDS } from "../commands.ts";
-import { reply, type Reply } from "../replies.ts";
+import { type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
 const FEATURES = [
@@ -19,8 +19,10 @@ export const noop = (): Reply => reply(200, "NOOP ok.");
 
 export const syst = (): Reply => reply(215, "UNIX Type: L8");
 
-export const feat = (): Reply =>
-  ({ code: 211, lines: ["Features:", ...FEATURES.map((f) => ` ${f}`), "End"] });
+export const feat = (): Reply => ({
+  code: 211,
+  lines: ["Features:", ...FEATURES.map((f) => ` ${f}`), "End"],
+});
 
 /** OPTS: UTF-8 names are always on (RFC 2640); MLST facts are fixed. */
 export function opts(_s: Session, arg: string): Reply {

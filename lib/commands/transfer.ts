@@ -1,7 +1,7 @@
 /** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
 import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
 import { Reservation } from "../quota.ts";
-import { reply, type Reply, replies } from "../replies.ts";
+import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import { receiveFile } from "../upload.ts";
 import type { Target } from "../vfs.ts";
@@ -21,7 +21,9 @@ export function epsv(s: Session, arg: string): Reply {
   const a = arg.trim().toUpperCase();
   if (a === "ALL") return reply(200, "EPSV ALL ok.");
   const family = s.localHost.includes(":") && !s.localHost.startsWith("::ffff:") ? "2" : "1";
-  if (a !== "" && a !== family) return reply(522, `Network protocol not supported, use (${family}).`);
+  if (a !== "" && a !== family) {
+    return reply(522, `Network protocol not supported, use (${family}).`);
+  }
   const port = s.data.passive();
   if (typeof port !== "number") return port;
   return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
@@ -72,7 +74,7 @@ function store(s: Session, t: Target, appending: boolean): Reply | void {
   }
   const append = appending || offset > 0;
   s.startTransfer(t.ftpPath, async (data, signal, buffer) => {
-    const quota = await s.ctx.quota.reserve(t.quotaFolders);
+    const quota = await s.ctx.quota.reserve(s.ctx.quota.foldersOf(t.realPath));
     if (!(quota instanceof Reservation)) return quota;
     const result = await receiveFile(data, {
       target: t.realPath,

@@ -22,15 +22,40 @@ Deno.test("curl: list, download, upload, EPRT active mode, quote commands", asyn
   assert.match(list.stdout, /^d[rwx-]{9} .* pub\r?$/m);
   const get = await run("curl", ["-sS", `${url}/pub/hello.txt`]);
   assert.equal(get.stdout, "hello from anonymous\n");
-  const up = await run("curl", ["-sS", "-u", "bob:secret", "-T", join(root, "payload.bin"), `${url}/in/`]);
+  const up = await run("curl", [
+    "-sS",
+    "-u",
+    "bob:secret",
+    "-T",
+    join(root, "payload.bin"),
+    `${url}/in/`,
+  ]);
   assert.equal(up.code, 0, up.stderr);
   assert.ok(sameBytes(await Deno.readFile(join(root, "bob/in/payload.bin")), payload));
-  const active = await run("curl", ["-sS", "-u", "bob:secret", "-P", "127.0.0.1", `${url}/in/payload.bin`, "-o", join(root, "back.bin")]);
+  const active = await run("curl", [
+    "-sS",
+    "-u",
+    "bob:secret",
+    "-P",
+    "127.0.0.1",
+    `${url}/in/payload.bin`,
+    "-o",
+    join(root, "back.bin"),
+  ]);
   assert.equal(active.code, 0, active.stderr);
   assert.ok(sameBytes(await Deno.readFile(join(root, "back.bin")), payload));
   const wrong = await run("curl", ["-sS", "-u", "bob:nope", `${url}/`]);
   assert.equal(wrong.code, 67, "curl: login denied");
-  const dele = await run("curl", ["-sS", "-u", "bob:secret", `${url}/in/`, "-Q", "DELE /in/payload.bin", "-Q", "-MKD /in/made"]);
+  const dele = await run("curl", [
+    "-sS",
+    "-u",
+    "bob:secret",
+    `${url}/in/`,
+    "-Q",
+    "DELE /in/payload.bin",
+    "-Q",
+    "-MKD /in/made",
+  ]);
   assert.equal(dele.code, 0, dele.stderr);
   assert.deepEqual([...Deno.readDirSync(join(root, "bob/in"))].map((e) => e.name), ["made"]);
 });

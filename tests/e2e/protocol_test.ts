@@ -151,7 +151,10 @@ print(json.dumps(out))
   assert.ok((r.list_la as string[]).some((l) => /^-[rwx-]{9} +1 ftp +ftp +13 .* b\.txt$/.test(l)));
   assert.deepEqual(r.nlst, ["docs", "new dir", "other"]);
   assert.deepEqual(r.mlsd, ["a.txt:file", "b.txt:file"]);
-  assert.match(String(r.mlst), /^250-Listing \/docs\/a.txt\n type=file;size=5;modify=\d{14};perm=[a-z]+; \/docs\/a.txt\n250 End$/);
+  assert.match(
+    String(r.mlst),
+    /^250-Listing \/docs\/a.txt\n type=file;size=5;modify=\d{14};perm=[a-z]+; \/docs\/a.txt\n250 End$/,
+  );
   starts("rnto_first", "503");
   starts("rnfr", "350");
   starts("rnto", "250");

@@ -17,7 +17,7 @@ export class RawClient {
 
   private constructor(readonly conn: Deno.TcpConn) {}
 
-  /** Connects (optionally from a chosen local address, e.g. 127.0.0.2) and reads the greeting. */
+  /** Connects to the server (at `hostname`) and reads the greeting. */
   static async open(port: number, hostname = "127.0.0.1"): Promise<[RawClient, RawReply]> {
     const conn = await Deno.connect({ hostname, port });
     const c = new RawClient(conn);

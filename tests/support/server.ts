@@ -114,7 +114,12 @@ export interface Run {
 }
 
 /** Runs a program to completion (bounded by `timeoutMs`). */
-export async function run(cmd: string, args: string[], stdin?: string, timeoutMs = 60000): Promise<Run> {
+export async function run(
+  cmd: string,
+  args: string[],
+  stdin?: string,
+  timeoutMs = 60000,
+): Promise<Run> {
   const child = new Deno.Command(cmd, {
     args,
     stdin: stdin === undefined ? "null" : "piped",
@@ -159,7 +164,9 @@ export async function ftplib<T = unknown>(port: number, body: string): Promise<T
 /** Random bytes of a given length (crypto.getRandomValues fills 64 KiB at a time). */
 export function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  for (let i = 0; i < n; i += 65536) {
+    crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  }
   return out;
 }
 

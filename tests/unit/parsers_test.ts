@@ -89,7 +89,10 @@ Deno.test("listing lines: ls -l form in UTC, MLSx facts", () => {
   );
   assert.match(listLine({ ...e, isDir: true, mode: 0o755 }, now), /^drwxr-xr-x /);
   assert.equal(ftpTimestamp(new Date(Date.UTC(2026, 0, 2, 15, 4, 5))), "20260102150405");
-  assert.equal(mlsxLine(e, ALL_PERMS), "type=file;size=1234;modify=20261105090700;perm=radfw; a b.txt");
+  assert.equal(
+    mlsxLine(e, ALL_PERMS),
+    "type=file;size=1234;modify=20261105090700;perm=radfw; a b.txt",
+  );
   assert.equal(
     mlsxLine({ ...e, isDir: true }, parsePerms("read").value),
     "type=dir;modify=20261105090700;perm=el; a b.txt",
@@ -97,7 +100,10 @@ Deno.test("listing lines: ls -l form in UTC, MLSx facts", () => {
 });
 
 Deno.test("LIST flags are not part of the path", () => {
-  const rows: [string, string][] = [["-la", ""], ["-a -l dir", "dir"], ["dir", "dir"], ["-la  x y", "x y"]];
+  const rows: [string, string][] = [["-la", ""], ["-a -l dir", "dir"], ["dir", "dir"], [
+    "-la  x y",
+    "x y",
+  ]];
   for (const [arg, want] of rows) assert.equal(withoutFlags(arg), want);
 });
 
@@ -114,8 +120,16 @@ Deno.test("tree files: permission, size and virtual parsers", () => {
     "/srv",
     "/srv/u",
   );
-  assert.deepEqual(v.value.map((d) => [d.name, d.target]), [["up", "/srv/pub/up"], ["rel", "/srv/x"]]);
-  assert.deepEqual(v.problems.map((p) => p.split(":")[0]), ["line 4", "line 5", "line 7", "line 8"]);
+  assert.deepEqual(v.value.map((d) => [d.name, d.target]), [["up", "/srv/pub/up"], [
+    "rel",
+    "/srv/x",
+  ]]);
+  assert.deepEqual(v.problems.map((p) => p.split(":")[0]), [
+    "line 4",
+    "line 5",
+    "line 7",
+    "line 8",
+  ]);
 });
 
 Deno.test("command line: defaults, flags and usage errors", () => {
