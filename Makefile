@@ -26,7 +26,8 @@ build: $(DENO)
 	@mkdir -p dist
 	@$(DENO) compile --allow-all --unstable-worker-options --include lib/worker.ts \
 		--output dist/xxftp main.ts 2> dist/build.log \
-		|| { tail -n 3 dist/build.log >&2; \
+		|| { sed 's/\x1b\[[0-9;]*m//g' dist/build.log | awk '/error sending request/ {print; found=1; exit} \
+		/^error/ && first == "" {first=$$0} END {if (!found && first != "") print first}' >&2; \
 		echo "make build: deno compile could not produce dist/xxftp (see dist/build.log); it needs the denort runtime from dl.deno.land: build on a machine that reaches it, or set DENORT_BIN to a denort $(DENO_VERSION) binary." >&2; exit 1; }
 	@echo "built dist/xxftp"
 

@@ -1,0 +1,194 @@
+/** The two walls: Deno's permissions stop what the path module lets through, and links are resolved. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ServerOptions } from "../../lib/server.ts";
+import { ftplib, makeTree, run, startServer } from "../support/server.ts";
+
+/** Starts the leaky server in a Worker; `narrow` gives it only the root and the network. */
+async function leakyServer(root: string, narrow: boolean) {
+  const worker = new Worker(new URL("../support/leaky_worker.ts", import.meta.url), {
+    type: "module",
+    deno: {
+      permissions: narrow
+        ? {
+          read: [root],
+          write: [root],
+          net: true,
+          env: false,
+          run: false,
+          ffi: false,
+          sys: false,
+          import: false,
+        }
+        : "inherit",
+    },
+  });
+  const options: ServerOptions = {
+    root,
+    host: "127.0.0.1",
+    port: 0,
+    passivePorts: null,
+    publicHost: null,
+    maxConnections: 10,
+    maxPerIp: 10,
+    idleTimeoutMs: 30000,
+    loginTimeoutMs: 30000,
+    dataTimeoutMs: 10000,
+    maxLoginFailures: 5,
+    banSeconds: 60,
+    loginFailDelayMs: 10,
+    allowOutside: [],
+  };
+  const port = await new Promise<number>((resolve) => {
+    worker.onmessage = (e) => resolve(e.data as number);
+    worker.postMessage(options);
+  });
+  return {
+    port,
+    async stop() {
+      await new Promise((resolve) => {
+        worker.onmessage = resolve;
+        worker.postMessage("stop");
+      });
+      worker.terminate();
+    },
+  };
+}
+
+const ATTACK = `
+ftp = connect("u", "x")
+out = {}
+for p in ["../../outside/secret.txt", "../../../../../../../../" + sys.argv[2]]:
+    buf = io.BytesIO()
+    out[p[:12]] = attempt(ftp.retrbinary, "RETR " + p, buf.write) + "|" + buf.getvalue().decode()
+print(json.dumps(out))
+`;
+
+Deno.test("second wall: with containment switched off, Deno's sandbox alone refuses the escape", async () => {
+  const top = await Deno.realPath(await Deno.makeTempDir({ prefix: "xxftp-wall-" }));
+  const root = join(top, "root");
+  const secretPath = join(top, "outside/secret.txt");
+  await Deno.mkdir(join(root, "u"), { recursive: true });
+  await Deno.mkdir(join(top, "outside"));
+  await Deno.writeTextFile(secretPath, "TOP SECRET");
+  const script = ATTACK.replace("sys.argv[2]", JSON.stringify(secretPath.slice(1)));
+  try {
+    const sandboxed = await leakyServer(root, true);
+    const refused = await ftplib<Record<string, string>>(sandboxed.port, script).finally(() =>
+      sandboxed.stop()
+    );
+    for (const v of Object.values(refused)) assert.match(v, /^550 Permission denied\.\|$/);
+
+    const open = await leakyServer(root, false);
+    const leaked = await ftplib<Record<string, string>>(open.port, script).finally(() =>
+      open.stop()
+    );
+    for (const v of Object.values(leaked)) {
+      assert.match(v, /^226 .*\|TOP SECRET$/, "without the sandbox the same request leaks");
+    }
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});
+
+Deno.test("symlinks: links out of the tree are not listed or followed, links inside work", async () => {
+  const outside = await makeTree({ "secret.txt": "outside secret", "dir/x.txt": "x" });
+  const root = await makeTree({ "u/real.txt": "real", "u/sub/": "" });
+  await Deno.symlink(join(outside, "dir"), join(root, "u/outdir"));
+  await Deno.symlink(join(outside, "secret.txt"), join(root, "u/outfile"));
+  await Deno.symlink(join(root, "u/real.txt"), join(root, "u/sub/inlink"));
+  await Deno.symlink(join(root, "u/sub"), join(root, "u/insub"));
+  try {
+    // -A: the Worker is the sandbox here, so the path module alone must hold for links.
+    await using srv = await startServer(root, { denoFlags: ["-A"] });
+    assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
+    const r = await ftplib<Record<string, string | string[]>>(
+      srv.port,
+      `
+ftp = connect("u", "x")
+out = {"list": sorted(ftp.nlst()), "sub": sorted(ftp.nlst("sub"))}
+out["retr_file"] = attempt(ftp.retrbinary, "RETR outfile", print)
+out["retr_dir"] = attempt(ftp.retrbinary, "RETR outdir/x.txt", print)
+out["cwd"] = attempt(ftp.sendcmd, "CWD outdir")
+out["stor"] = attempt(ftp.storbinary, "STOR outdir/new.txt", io.BytesIO(b"x"))
+out["stor_file"] = attempt(ftp.storbinary, "STOR outfile", io.BytesIO(b"x"))
+out["list_dir"] = attempt(ftp.retrlines, "LIST outdir", print)
+buf = io.BytesIO(); ftp.retrbinary("RETR sub/inlink", buf.write); out["inlink"] = buf.getvalue().decode()
+out["insub"] = ftp.sendcmd("CWD insub")
+print(json.dumps(out))
+`,
+    );
+    assert.deepEqual(r.list, ["insub", "real.txt", "sub"]);
+    assert.deepEqual(r.sub, ["sub/inlink"]);
+    for (const k of ["retr_file", "retr_dir", "cwd", "stor", "stor_file", "list_dir"]) {
+      assert.match(String(r[k]), /^550/, `${k}: ${r[k]}`);
+    }
+    assert.equal(r.inlink, "real");
+    assert.match(String(r.insub), /^250/);
+    assert.equal(await Deno.readTextFile(join(outside, "secret.txt")), "outside secret");
+    assert.deepEqual([...Deno.readDirSync(join(outside, "dir"))].map((e) => e.name), ["x.txt"]);
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("the command line: --help, --version, and one-line errors with exit code 2", async () => {
+  const root = await makeTree({ "anonymous/": "" });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const deno = (args: string[]) => run(Deno.execPath(), ["run", "-A", main, ...args]);
+  try {
+    const help = await deno(["--help"]);
+    assert.equal(help.code, 0);
+    for (
+      const flag of [
+        "--host",
+        "--port",
+        "--passive-ports",
+        "--public-host",
+        "--max-connections",
+        "--max-per-ip",
+        "--idle-timeout",
+      ]
+    ) {
+      assert.ok(help.stdout.includes(flag), flag);
+    }
+    assert.match((await deno(["--version"])).stdout, /^xxftp \d+\.\d+\.\d+/);
+    const cases: [string[], RegExp][] = [
+      [["serve", root, "--bogus"], /^xxftp: .*bogus/],
+      [["serve", join(root, "missing")], /^xxftp: root folder ".*missing" does not exist/],
+      [["serve", root, "--port", "99999"], /^xxftp: --port needs a whole number/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await deno(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+    await using srv = await startServer(root);
+    const busy = await deno(["serve", root, "--port", String(srv.port)]);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, new RegExp(`^xxftp: port ${srv.port} on 127.0.0.1 is in use`));
+    const narrow = await run(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      `--allow-read=${root}`,
+      main,
+      "serve",
+      "/etc",
+    ]);
+    assert.equal(narrow.code, 2);
+    assert.match(narrow.stderr, /^xxftp: root folder "\/etc" cannot be read/);
+  } finally {
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("SIGTERM stops the server cleanly (exit 0)", async () => {
+  const root = await makeTree({ "anonymous/f.txt": "f" });
+  const srv = await startServer(root, { denoFlags: ["-A"] });
+  try {
+    assert.equal(await srv.stop(), 0);
+    assert.match(srv.output(), /stopping/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
