@@ -43,3 +43,20 @@ export class LineReader {
     }
   }
 }
+
+/** IAC, the Telnet escape byte (RFC 854). */
+const IAC = 255;
+
+/**
+ * Drops Telnet commands (`IAC x`) from a command line, as clients send IAC IP
+ * IAC DM before ABOR; `IAC IAC` stands for one 0xFF byte.
+ */
+export function stripTelnet(line: Uint8Array): Uint8Array {
+  if (!line.includes(IAC)) return line;
+  const out: number[] = [];
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] !== IAC) out.push(line[i]);
+    else if (line[++i] === IAC) out.push(IAC);
+  }
+  return Uint8Array.from(out);
+}

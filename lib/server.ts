@@ -51,6 +51,11 @@ export async function startServer(
   log: (line: string) => void,
   confinement: Confinement = strictConfinement,
 ): Promise<ServerHandle> {
+  // A stray rejection must cost one session at most, never the server.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log(`unexpected error (ignored): ${e.reason}`);
+  });
   const stale = await removeStaleTemps(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   const tree = new TreeConfig(opts.root, log);

@@ -7,7 +7,7 @@
 import { dispatch } from "./commands.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
-import { LineReader } from "./line_reader.ts";
+import { LineReader, stripTelnet } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import type { Target, Vfs } from "./vfs.ts";
@@ -119,7 +119,7 @@ export class Session {
       this.lastActivity = Date.now();
       let line: string;
       try {
-        line = decoder.decode(next.bytes);
+        line = decoder.decode(stripTelnet(next.bytes));
       } catch {
         await this.send(reply(501, "Command is not valid UTF-8."));
         continue;

@@ -41,6 +41,7 @@ export async function receiveFile(source: ByteStream, plan: UploadPlan): Promise
   let result = await writeTemp(source, temp, plan).catch((error): UploadResult =>
     plan.signal.aborted ? { kind: "aborted" } : { kind: "failed", error }
   );
+  if (result.kind === "done") result = await settled(result, plan.signal);
   if (result.kind === "done") {
     try {
       await Deno.rename(temp, plan.target);
@@ -52,6 +53,20 @@ export async function receiveFile(source: ByteStream, plan: UploadPlan): Promise
   const bytes = result.kind === "done" ? result.bytes : 0;
   plan.quota.settle(result.kind !== "done" ? 0 : plan.append ? bytes : bytes - plan.existingSize);
   return result;
+}
+
+/**
+ * In stream mode the end of an upload looks the same as a client that died
+ * mid-way: both close the data connection. A dead client closes its control
+ * connection at the same moment, which aborts the transfer; so wait a moment
+ * for that before committing.
+ */
+const SETTLE_MS = 15;
+
+function settled(done: UploadResult, signal: AbortSignal): Promise<UploadResult> {
+  return new Promise((resolve) =>
+    setTimeout(() => resolve(signal.aborted ? { kind: "aborted" } : done), SETTLE_MS)
+  );
 }
 
 async function writeTemp(
