@@ -68,6 +68,16 @@ function portRange(value: string | undefined): [number, number] | null {
   return [a, b];
 }
 
+/** PASV can only announce an IPv4 address. */
+function publicHost(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const parts = value.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    throw new UsageError(`--public-host needs an IPv4 address such as 203.0.113.7, not "${value}"`);
+  }
+  return value;
+}
+
 /** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
 export function parseCommandLine(argv: string[]): Invocation {
   let parsed;
@@ -122,7 +132,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       host: v.host ?? "127.0.0.1",
       port: whole("port", v.port, 2121, 0, 65535),
       passivePorts: portRange(v["passive-ports"]),
-      publicHost: v["public-host"] ?? null,
+      publicHost: publicHost(v["public-host"]),
       maxConnections: whole("max-connections", v["max-connections"], 500, 1, 100000),
       maxPerIp: whole("max-per-ip", v["max-per-ip"], 50, 1, 100000),
       idleTimeoutMs: seconds("idle-timeout", v["idle-timeout"], 120),

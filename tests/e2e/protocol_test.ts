@@ -1,6 +1,7 @@
 /** The command set, driven by Python's ftplib against a real server process. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { epsvConnect, epsvPort, RawClient } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, sameBytes, startServer } from "../support/server.ts";
 
 const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
@@ -243,4 +244,67 @@ print(json.dumps(results))
   for (let i = 0; i < 50; i++) {
     assert.equal(await Deno.readTextFile(join(root, `u/f${i}.txt`)), `client ${i} `.repeat(2000));
   }
+});
+
+Deno.test("STAT and ABOR while a download runs", async () => {
+  const root = await makeTree({ "u/": "" });
+  await Deno.writeFile(join(root, "u/big.bin"), randomBytes(64 << 20));
+  await using srv = await startServer(root);
+  const [c] = await RawClient.open(srv.port);
+  try {
+    await c.login("u", "x");
+    const data = await epsvConnect(c);
+    assert.equal((await c.cmd("RETR big.bin")).code, 150);
+    const stat = await c.cmd("STAT");
+    assert.equal(stat.code, 211);
+    assert.match(stat.text, /Transfer in progress: \/big\.bin/);
+    await c.send("ABOR");
+    assert.equal((await c.reply()).code, 426);
+    assert.equal((await c.reply()).code, 226);
+    data.close();
+    assert.equal((await c.cmd("SIZE big.bin")).text, `213 ${64 << 20}`);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("passive options: --passive-ports range and --public-host in PASV", async () => {
+  const root = await makeTree({ "anonymous/f.txt": "f" });
+  await using srv = await startServer(root, {
+    args: ["--passive-ports", "41000-41002", "--public-host", "10.1.2.3"],
+  });
+  const [c] = await RawClient.open(srv.port);
+  try {
+    await c.login();
+    assert.match(
+      (await c.cmd("PASV")).text,
+      /^227 Entering Passive Mode \(10,1,2,3,160,(40|41|42)\)/,
+    );
+    const ports = new Set<number>();
+    for (let i = 0; i < 6; i++) ports.add(await epsvPort(c));
+    for (const p of ports) assert.ok(p >= 41000 && p <= 41002, `port ${p}`);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("IPv6: listen on ::1, EPSV and EPRT with IPv6 addresses", async () => {
+  const root = await makeTree({ "anonymous/f.txt": "over ipv6" });
+  await using srv = await startServer(root, { args: ["--host", "::1"] });
+  const r = await ftplib<Record<string, string>>(
+    srv.port,
+    `
+ftp = ftplib.FTP(); ftp.connect("::1", PORT); ftp.login()
+out = {"pasv": attempt(ftp.sendcmd, "PASV")}
+buf = io.BytesIO(); ftp.retrbinary("RETR f.txt", buf.write); out["epsv"] = buf.getvalue().decode()
+ftp.set_pasv(False)
+buf = io.BytesIO(); ftp.retrbinary("RETR f.txt", buf.write); out["eprt"] = buf.getvalue().decode()
+out["bounce"] = attempt(ftp.sendcmd, "EPRT |2|::2|5000|")
+print(json.dumps(out))
+`,
+  );
+  assert.match(r.pasv, /^425/);
+  assert.equal(r.epsv, "over ipv6");
+  assert.equal(r.eprt, "over ipv6");
+  assert.match(r.bounce, /^504/);
 });

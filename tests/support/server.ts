@@ -75,7 +75,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     throw new Error(`server output never showed ${needle}:\n${text}`);
   };
   try {
-    await waitFor(/listening on ftp:\/\/[^:]+:\d+/);
+    await waitFor(/listening on ftp:\/\/\S+:\d+\n/);
   } catch (err) {
     child.kill("SIGKILL");
     await child.status;

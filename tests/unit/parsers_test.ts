@@ -163,6 +163,8 @@ Deno.test("command line: defaults, flags and usage errors", () => {
       ["frobnicate"],
       [],
       ["serve", "--idle-timeout", "x"],
+      ["serve", "--public-host", "example.com"],
+      ["serve", "--public-host", "1.2.3.400"],
     ]
   ) {
     assert.throws(() => parseCommandLine(bad), UsageError, bad.join(" "));
