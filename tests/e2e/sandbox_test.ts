@@ -101,7 +101,7 @@ Deno.test("symlinks: links out of the tree are not listed or followed, links ins
   try {
     // -A: the Worker is the sandbox here, so the path module alone must hold for links.
     await using srv = await startServer(root, { denoFlags: ["-A"] });
-    assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
+    await srv.waitFor("confined by Deno permissions (worker)");
     const r = await ftplib<Record<string, string | string[]>>(
       srv.port,
       `
