@@ -10,11 +10,12 @@
  * it is older than `staleMs` and no upload is writing into the folder: that is
  * how changes made outside the server are noticed.
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { type Reply, reply } from "./replies.ts";
 import { CONFIG_DIR, type TreeConfig } from "./tree.ts";
 import { isUploadTemp } from "./upload.ts";
 import { isInside } from "./vfs.ts";
+import { filesBelow } from "./walk.ts";
 
 interface Usage {
   limit: number;
@@ -30,18 +31,9 @@ interface Usage {
  */
 export async function folderSize(folder: string): Promise<number> {
   let total = 0;
-  const pending = [folder];
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    try {
-      for await (const e of Deno.readDir(dir)) {
-        const path = join(dir, e.name);
-        if (e.isDirectory && e.name !== CONFIG_DIR) pending.push(path);
-        else if (e.isFile && !isUploadTemp(e.name)) total += (await Deno.lstat(path)).size;
-      }
-    } catch {
-      // a folder removed while walking holds nothing
-    }
+  for await (const f of filesBelow(folder, (name) => name !== CONFIG_DIR)) {
+    if (isUploadTemp(f.name)) continue;
+    total += await Deno.lstat(f.path).then((i) => i.size, () => 0);
   }
   return total;
 }

@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import type { Reservation } from "./quota.ts";
 import type { ByteStream } from "./stream.ts";
+import { filesBelow } from "./walk.ts";
 
 const TEMP_PREFIX = ".xxftp-part-";
 
@@ -92,21 +93,10 @@ async function writeTemp(
 /** Removes temporaries a crashed server left behind, anywhere under `root`. */
 export async function removeStaleTemps(root: string): Promise<number> {
   let removed = 0;
-  const pending = [root];
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    try {
-      for await (const e of Deno.readDir(dir)) {
-        const path = join(dir, e.name);
-        if (e.isDirectory) pending.push(path);
-        else if (e.isFile && isUploadTemp(e.name)) {
-          await Deno.remove(path);
-          removed++;
-        }
-      }
-    } catch {
-      // unreadable folder: nothing we may clean there
-    }
+  for await (const f of filesBelow(root)) {
+    if (!isUploadTemp(f.name)) continue;
+    await Deno.remove(f.path).catch(() => {});
+    removed++;
   }
   return removed;
 }
