@@ -51,10 +51,14 @@ export async function startServer(
   log: (line: string) => void,
   confinement: Confinement = strictConfinement,
 ): Promise<ServerHandle> {
-  // A stray rejection must cost one session at most, never the server.
+  // A stray error must cost one session at most, never the server.
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     log(`unexpected error (ignored): ${e.reason}`);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    log(`unexpected error (ignored): ${e.message}`);
   });
   const stale = await removeStaleTemps(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);

@@ -12,8 +12,7 @@ const ANONYMOUS = new Set(["anonymous", "ftp"]);
 export function user(s: Session, arg: string): Reply {
   const name = arg === "" ? "anonymous" : arg;
   if (!USER_NAME.test(name)) return reply(530, "Invalid user name.");
-  s.user = null;
-  s.vfs = null;
+  s.vfs = null; // a new USER logs out; commands need login again
   s.cwd = "/";
   s.pendingUser = ANONYMOUS.has(name.toLowerCase()) ? "anonymous" : name;
   return s.pendingUser === "anonymous"

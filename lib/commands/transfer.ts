@@ -1,4 +1,5 @@
 /** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
+import { dirname } from "node:path";
 import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
 import { Reservation } from "../quota.ts";
 import { replies, type Reply, reply } from "../replies.ts";
@@ -64,10 +65,12 @@ export function retr(s: Session, t: Target): Reply | void {
 }
 
 /** STOR and APPE (and STOR after REST at the current size, which appends). */
-function store(s: Session, t: Target, appending: boolean): Reply | void {
+async function store(s: Session, t: Target, appending: boolean): Promise<Reply | void> {
   const offset = s.restOffset;
   s.restOffset = 0;
   if (t.info !== null && !t.info.isFile) return replies.notAFile;
+  const folder = await Deno.stat(dirname(t.realPath)).catch(() => null);
+  if (!folder?.isDirectory) return replies.notFound;
   const existingSize = t.info?.size ?? 0;
   if (offset > 0 && offset !== existingSize) {
     return reply(554, "Uploads can only restart at the current size of the file.");

@@ -211,7 +211,7 @@ for (let i = 0; i < ENTRIES; i++) {
   Deno.writeTextFileSync(join(root, `anonymous/many/file-${i}.txt`), "x");
 }
 
-type Row = { down: number; up: number | null; list: number; rss: number };
+type Row = { down: number; up: number | null; list: number; rss: number; perSession: number };
 const results = new Map<string, Row | null>();
 let port = 23000 + Math.floor(Math.random() * 1000);
 try {
@@ -237,6 +237,7 @@ try {
         await c.cmd("DELE upload.bin");
       }
       for (let i = 0; i < RUNS; i++) listMs = Math.min(listMs, await list(c));
+      const rssBefore = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
       const idle: Client[] = [];
       for (let i = 0; i < SESSIONS; i++) {
         const s = await Client.open(port);
@@ -247,7 +248,13 @@ try {
       const rss = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
       for (const s of idle) s.close();
       c.close();
-      results.set(peer.name, { down, up, list: listMs, rss });
+      results.set(peer.name, {
+        down,
+        up,
+        list: listMs,
+        rss,
+        perSession: (rss - rssBefore) / SESSIONS,
+      });
     } finally {
       child.kill("SIGTERM");
       await child.status;
@@ -274,7 +281,8 @@ for (const [name, r] of results) {
       `  LIST ${r.list.toFixed(0)} ms${ratio(r.list, ours.list)}` +
       (Number.isNaN(r.rss)
         ? "  RSS n/a (forks per session)"
-        : `  RSS ${(r.rss / 1024).toFixed(0)} MiB${ratio(ours.rss, r.rss)}`),
+        : `  RSS ${(r.rss / 1024).toFixed(0)} MiB${ratio(ours.rss, r.rss)}, ` +
+          `${r.perSession.toFixed(0)} KiB/session`),
   );
 }
 console.log(

@@ -73,6 +73,7 @@ out["cwd_file"] = attempt(ftp.sendcmd, "CWD docs/a.txt")
 out["cwd_missing"] = attempt(ftp.sendcmd, "CWD nowhere")
 ftp.storbinary("STOR docs/b.txt", io.BytesIO(b"0123456789"))
 ftp.storbinary("APPE docs/b.txt", io.BytesIO(b"abc"))
+out["stor_nodir"] = attempt(ftp.storbinary, "STOR nowhere/x.txt", io.BytesIO(b"x"))
 out["size"] = ftp.sendcmd("SIZE docs/b.txt")
 out["size_dir"] = attempt(ftp.sendcmd, "SIZE docs")
 out["mdtm"] = ftp.sendcmd("MDTM docs/b.txt")
@@ -138,6 +139,7 @@ print(json.dumps(out))
   starts("cdup", "250");
   starts("cwd_file", "550");
   starts("cwd_missing", "550");
+  starts("stor_nodir", "550");
   assert.equal(r.size, "213 13");
   starts("size_dir", "550");
   assert.match(String(r.mdtm), /^213 20\d{12}$/);
