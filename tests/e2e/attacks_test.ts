@@ -21,6 +21,9 @@ Deno.test("FTP bounce: PORT/EPRT to another address or a low port is refused", a
       ["EPRT |2|::ffff:127.0.0.1|10000|", 200],
       ["PORT 1,2,3,4,5", 501],
       ["PORT 300,1,1,1,1,1", 501],
+      ["EPSV 2", 522],
+      ["EPSV 3", 522],
+      ["EPSV ALL", 200],
     ];
     for (const [cmd, code] of rows) assert.equal((await c.cmd(cmd)).code, code, cmd);
     // After a refused PORT nothing is planned: a transfer asks for PORT/PASV first.

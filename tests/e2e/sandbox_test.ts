@@ -58,9 +58,9 @@ async function leakyServer(root: string, narrow: boolean) {
 const ATTACK = `
 ftp = connect("u", "x")
 out = {}
-for p in ["../../outside/secret.txt", "../../../../../../../../" + sys.argv[2]]:
+for p in ["../../outside/secret.txt", "/" + sys.argv[2]]:
     buf = io.BytesIO()
-    out[p[:12]] = attempt(ftp.retrbinary, "RETR " + p, buf.write) + "|" + buf.getvalue().decode()
+    out[p] = attempt(ftp.retrbinary, "RETR " + p, buf.write) + "|" + buf.getvalue().decode()
 print(json.dumps(out))
 `;
 
@@ -77,6 +77,7 @@ Deno.test("second wall: with containment switched off, Deno's sandbox alone refu
     const refused = await ftplib<Record<string, string>>(sandboxed.port, script).finally(() =>
       sandboxed.stop()
     );
+    assert.equal(Object.keys(refused).length, 2);
     for (const v of Object.values(refused)) assert.match(v, /^550 Permission denied\.\|$/);
 
     const open = await leakyServer(root, false);

@@ -6,10 +6,15 @@
 import { type ServerOptions, startServer } from "../../lib/server.ts";
 import type { Confinement } from "../../lib/vfs.ts";
 
-/** Joins paths naively, keeping `..` and hidden names: no containment at all. */
+/**
+ * No containment at all: `..` and hidden names are kept, and an absolute FTP
+ * path is taken as a host path (enough `..` to climb from any home to `/`).
+ */
 const passThrough: Confinement = {
-  split: (cwd, arg) =>
-    (arg.startsWith("/") ? arg : `${cwd}/${arg}`).split("/").filter((p) => p !== ""),
+  split: (cwd, arg) => {
+    const parts = (arg.startsWith("/") ? arg : `${cwd}/${arg}`).split("/").filter((p) => p !== "");
+    return arg.startsWith("/") ? [...new Array(64).fill(".."), ...parts] : parts;
+  },
   contains: () => true,
 };
 
