@@ -14,7 +14,7 @@ export interface SessionLimits {
   loginTimeoutMs: number;
   /** Commands a client may send before it has logged in. */
   maxCommandsBeforeLogin: number;
-  /** Text of the 215 SYST reply and the default greeting stay free of a version unless set. */
+  /** The 220 greeting when there is no `xxftp.welcome`; it names no version. */
   greeting: string;
 }
 

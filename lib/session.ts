@@ -76,11 +76,6 @@ export class Session {
     return this.vfs;
   }
 
-  /** Whether the session was closed (by QUIT, a limit, or the server). */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Logs a line tagged with this session. */
   log(line: string): void {
     this.ctx.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
