@@ -2,10 +2,11 @@
  * xxftp's command line: parse, validate, then start the server confined to
  * the folder it shares (see lib/sandbox.ts) or run a sub-command.
  */
-import { HELP, parseCommandLine, UsageError, VERSION } from "./lib/cli.ts";
+import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
+import { tlsContext, type TlsOptions } from "./lib/tls.ts";
 
 const GRACE_MS = 5000;
 
@@ -45,12 +46,29 @@ async function usersOf(root: string): Promise<string> {
 
 const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
-async function serve(given: ServerOptions): Promise<number> {
+/** Reads and checks the certificate and key, so a bad one is a usage error, not a failed handshake. */
+async function readTls(paths: TlsPaths): Promise<TlsOptions> {
+  const read = (path: string, flag: string) =>
+    Deno.readTextFile(path).catch(() => {
+      throw new UsageError(`${flag} "${path}" cannot be read (run deno with --allow-read for it)`);
+    });
+  const cert = await read(paths.cert, "--tls-cert");
+  const tls = { ...paths, cert, key: await read(paths.key, "--tls-key") };
+  try {
+    tlsContext(tls);
+  } catch (err) {
+    throw new UsageError(`--tls-cert/--tls-key: ${(err as Error).message}`);
+  }
+  return tls;
+}
+
+async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<number> {
   const root = await realFolder(given.root, "root folder");
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => realFolder(p, "--allow-outside")),
   );
-  const options = { ...given, root, allowOutside };
+  const tls = tlsPaths && await readTls(tlsPaths);
+  const options = { ...given, root, allowOutside, tls };
   let server;
   try {
     server = await startSandboxed(options, stamp);
@@ -67,7 +85,9 @@ async function serve(given: ServerOptions): Promise<number> {
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;
   console.log(`xxftp ${VERSION} serving ${root}`);
-  console.log(`  listening on ftp://${host}:${server.addr.port}`);
+  const scheme = tls?.implicit ? "ftps" : "ftp";
+  const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
+  console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
   console.log(`  users: ${await usersOf(root)}`);
   console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
   const { promise, resolve } = Promise.withResolvers<void>();
@@ -92,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
         return 0;
       case "serve":
-        return await serve(inv.options);
+        return await serve(inv.options, inv.tls);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

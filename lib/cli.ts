@@ -30,6 +30,10 @@ Serve options:
   --ban-seconds SECONDS    how long an address is held off (default 300)
   --login-fail-delay MS    delay before answering the first failed login; doubles (default 1000)
   --allow-outside PATH     let virtual directories point into PATH (outside ROOT); repeatable
+  --tls-cert FILE          PEM certificate (chain) for FTPS: enables AUTH TLS, PBSZ, PROT
+  --tls-key FILE           PEM private key for --tls-cert
+  --tls-required           refuse logins before AUTH TLS and transfers without PROT P
+  --implicit-tls           the port speaks TLS from the first byte (implicit FTPS, usually port 990)
 
 The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
 See README.md for .xxftp/password, permission, size and virtual.`;
@@ -38,8 +42,16 @@ See README.md for .xxftp/password, permission, size and virtual.`;
 export type Invocation =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "serve"; options: ServerOptions }
+  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
   | { kind: "passwd"; user: string; root: string; create: boolean };
+
+/** Where the certificate and key are, and the TLS policy; main reads the files. */
+export interface TlsPaths {
+  cert: string;
+  key: string;
+  required: boolean;
+  implicit: boolean;
+}
 
 /** A mistake on the command line; the message is one line for the user. */
 export class UsageError extends Error {}
@@ -102,6 +114,10 @@ export function parseCommandLine(argv: string[]): Invocation {
         "ban-seconds": { type: "string" },
         "login-fail-delay": { type: "string" },
         "allow-outside": { type: "string", multiple: true },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-required": { type: "boolean" },
+        "implicit-tls": { type: "boolean" },
         create: { type: "boolean" },
       },
     });
@@ -123,6 +139,13 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   if (rest.length > 1) throw new UsageError(`serve takes one ROOT, got ${rest.length}`);
   if (v.create) throw new UsageError("--create belongs to passwd");
+  const [cert, key] = [v["tls-cert"], v["tls-key"]];
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  if (cert === undefined && (v["tls-required"] || v["implicit-tls"])) {
+    throw new UsageError("--tls-required and --implicit-tls need --tls-cert and --tls-key");
+  }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
   return {
@@ -142,6 +165,13 @@ export function parseCommandLine(argv: string[]): Invocation {
       banSeconds: whole("ban-seconds", v["ban-seconds"], 300, 1, 86400 * 7),
       loginFailDelayMs: whole("login-fail-delay", v["login-fail-delay"], 1000, 0, 60000),
       allowOutside: v["allow-outside"] ?? [],
+      tls: null,
+    },
+    tls: cert === undefined || key === undefined ? null : {
+      cert,
+      key,
+      required: v["tls-required"] ?? false,
+      implicit: v["implicit-tls"] ?? false,
     },
   };
 }

@@ -6,6 +6,7 @@ import type { LoginGuard } from "./auth.ts";
 import type { DataOptions } from "./data_channel.ts";
 import type { QuotaBook } from "./quota.ts";
 import type { TreeConfig } from "./tree.ts";
+import type { SecureContext } from "node:tls";
 import type { Confinement } from "./vfs.ts";
 
 /** Settings a session reads. */
@@ -29,6 +30,8 @@ export interface ServerContext {
   allowed: readonly string[];
   confinement: Confinement;
   log: (line: string) => void;
+  /** TLS, when a certificate was given. */
+  tls: { context: SecureContext; required: boolean; implicit: boolean } | null;
   /** Users whose legacy MD5 password was already reported as weak. */
   weakReported: Set<string>;
 }

@@ -10,6 +10,7 @@ import { QuotaBook } from "./quota.ts";
 import { formatReply, replies, type Reply } from "./replies.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
+import { tlsContext, type TlsOptions } from "./tls.ts";
 import { TreeConfig } from "./tree.ts";
 import { removeStaleTemps } from "./upload.ts";
 import { type Confinement, strictConfinement } from "./vfs.ts";
@@ -32,6 +33,8 @@ export interface ServerOptions {
   loginFailDelayMs: number;
   /** Real paths outside the root that virtual directories may point into. */
   allowOutside: string[];
+  /** FTPS (RFC 4217), or null for plain FTP only. */
+  tls: TlsOptions | null;
 }
 
 /** A running server. */
@@ -86,6 +89,11 @@ export async function startServer(
     allowed,
     confinement,
     log,
+    tls: opts.tls && {
+      context: tlsContext(opts.tls),
+      required: opts.tls.required,
+      implicit: opts.tls.implicit,
+    },
     weakReported: new Set(),
   };
   const listener = Deno.listen({ hostname: opts.host, port: opts.port });

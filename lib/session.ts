@@ -10,12 +10,16 @@ import { DataChannel } from "./data_channel.ts";
 import { LineReader, stripTelnet } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
+import { secureStream } from "./tls.ts";
 import type { Target, Vfs } from "./vfs.ts";
 
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
 const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 
 const TRANSFER_BUFFER = 1 << 20;
+
+/** How long a TLS handshake may take. */
+const HANDSHAKE_MS = 15_000;
 
 interface Transfer {
   abort: AbortController;
@@ -50,6 +54,10 @@ export class Session {
   restOffset = 0;
   renameFrom: Target | null = null;
   binary = false;
+  /** The control connection runs over TLS. */
+  secure = false;
+  /** Data connections run over TLS (PROT P). */
+  protectData = false;
   readonly data: DataChannel;
   readonly connectedAt = Date.now();
   lastActivity = Date.now();
@@ -58,16 +66,27 @@ export class Session {
   #commandsBeforeLogin = 0;
   #sending: Promise<void> = Promise.resolve();
   #buffer: Uint8Array | null = null;
+  #reader: LineReader;
   readonly #encoder = new TextEncoder();
 
   constructor(
     readonly id: number,
-    readonly control: ByteStream,
+    /** The control connection; replaced by its TLS form after AUTH TLS. */
+    public control: ByteStream,
     readonly clientHost: string,
     readonly localHost: string,
     readonly ctx: ServerContext,
   ) {
     this.data = new DataChannel(clientHost, localHost, ctx.data);
+    this.#reader = new LineReader(control);
+  }
+
+  /** Moves the control connection to TLS (after the 234 reply, or at once for implicit FTPS). */
+  async secureControl(): Promise<void> {
+    if (this.ctx.tls === null) throw new Error("TLS is not configured");
+    this.control = await secureStream(this.control, this.ctx.tls.context, HANDSHAKE_MS);
+    this.#reader = new LineReader(this.control);
+    this.secure = true;
   }
 
   /** The user's file system; path handlers run only after login, so it is there. */
@@ -100,12 +119,19 @@ export class Session {
 
   /** Runs the session until the client leaves or is closed. */
   async run(): Promise<void> {
+    if (this.ctx.tls?.implicit) {
+      this.protectData = true;
+      const ok = await this.secureControl().then(() => true, (err) => {
+        this.log(`TLS handshake failed: ${err.message}`);
+        return false;
+      });
+      if (!ok) return void await this.close();
+    }
     const welcome = await this.ctx.tree.banner("xxftp.welcome");
     await this.send(reply(220, welcome ?? this.ctx.limits.greeting));
-    const reader = new LineReader(this.control);
     const decoder = new TextDecoder("utf-8", { fatal: true });
     while (!this.#closed) {
-      const next = await reader.next().catch(() => ({ kind: "end" }) as const);
+      const next = await this.#reader.next().catch(() => ({ kind: "end" }) as const);
       if (next.kind === "end") break;
       if (next.kind === "too-long") {
         await this.close(replies.tooLong);
@@ -168,13 +194,17 @@ export class Session {
    * work, then its reply. Returns at once; ABOR stops it through the signal.
    */
   startTransfer(what: string, work: TransferWork): void {
+    if (this.ctx.tls?.required && !this.protectData) {
+      void this.send(reply(521, "Data connections must be protected: send PBSZ 0 and PROT P."));
+      return;
+    }
     const abort = new AbortController();
     const t: Transfer = { abort, what, done: Promise.resolve() };
     t.done = (async () => {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
       );
-      const data = await this.data.open(abort.signal);
+      const data = await this.#openData(abort.signal);
       if ("code" in data) {
         await this.send(data);
         return;
@@ -197,5 +227,18 @@ export class Session {
       this.lastActivity = Date.now();
     });
     this.transfer = t;
+  }
+
+  /** The data connection, in TLS when PROT P is in force. */
+  async #openData(signal: AbortSignal): Promise<ByteStream | Reply> {
+    const plain = await this.data.open(signal);
+    if ("code" in plain || !this.protectData || this.ctx.tls === null) return plain;
+    try {
+      return await secureStream(plain, this.ctx.tls.context, HANDSHAKE_MS);
+    } catch (err) {
+      plain.close();
+      this.log(`data TLS handshake failed: ${(err as Error).message}`);
+      return reply(425, "Can't open data connection: TLS negotiation failed.");
+    }
   }
 }

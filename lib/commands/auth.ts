@@ -1,4 +1,4 @@
-/** Login and logout: USER, PASS, QUIT. */
+/** Login, logout and TLS: USER, PASS, QUIT, AUTH, PBSZ, PROT. */
 import { join } from "node:path";
 import { storedKind, verifyPassword } from "../auth.ts";
 import { replies, type Reply, reply } from "../replies.ts";
@@ -10,6 +10,7 @@ const ANONYMOUS = new Set(["anonymous", "ftp"]);
 
 /** USER: remembers the name; the answer never tells whether the user exists. */
 export function user(s: Session, arg: string): Reply {
+  if (s.ctx.tls?.required && !s.secure) return reply(530, "TLS required: send AUTH TLS first.");
   const name = arg === "" ? "anonymous" : arg;
   if (!USER_NAME.test(name)) return reply(530, "Invalid user name.");
   s.vfs = null; // a new USER logs out; commands need login again
@@ -65,4 +66,46 @@ export async function quit(s: Session): Promise<void> {
   await s.transfer?.done;
   const goodbye = await s.ctx.tree.banner("xxftp.goodbye");
   await s.close(reply(221, goodbye ?? "Goodbye."));
+}
+
+/** AUTH TLS (RFC 4217): 234, then the TLS handshake on the control connection. */
+export async function auth(s: Session, arg: string): Promise<Reply | void> {
+  if (s.ctx.tls === null) return reply(502, "TLS is not configured on this server.");
+  if (!["TLS", "TLS-C", "SSL", "TLS-P"].includes(arg.trim().toUpperCase())) {
+    return reply(504, "Only AUTH TLS is supported.");
+  }
+  if (s.secure) return reply(503, "Already using TLS.");
+  await s.send(reply(234, "AUTH TLS successful."));
+  try {
+    await s.secureControl();
+  } catch (err) {
+    s.log(`TLS handshake failed: ${(err as Error).message}`);
+    await s.close();
+  }
+}
+
+/** PBSZ: stream mode needs no buffer, so 0 is the only size. */
+export function pbsz(s: Session, arg: string): Reply {
+  if (!s.secure) return reply(503, "PBSZ needs AUTH TLS first.");
+  if (!/^\d+$/.test(arg.trim())) return reply(501, "PBSZ needs a number.");
+  return reply(200, "PBSZ=0");
+}
+
+/** PROT: C (clear) or P (private) data connections. */
+export function prot(s: Session, arg: string): Reply {
+  if (!s.secure) return reply(503, "PROT needs AUTH TLS first.");
+  switch (arg.trim().toUpperCase()) {
+    case "C":
+      if (s.ctx.tls?.required) return reply(534, "Data connections must be protected here.");
+      s.protectData = false;
+      return reply(200, "Data connections in clear text.");
+    case "P":
+      s.protectData = true;
+      return reply(200, "Data connections protected by TLS.");
+    case "S":
+    case "E":
+      return reply(536, "Only PROT C and P are supported.");
+    default:
+      return reply(504, "PROT takes C or P.");
+  }
 }

@@ -19,10 +19,11 @@ export const noop = (): Reply => reply(200, "NOOP ok.");
 
 export const syst = (): Reply => reply(215, "UNIX Type: L8");
 
-export const feat = (): Reply => ({
-  code: 211,
-  lines: ["Features:", ...FEATURES.map((f) => ` ${f}`), "End"],
-});
+/** FEAT (RFC 2389); the TLS verbs only when a certificate is configured. */
+export function feat(s: Session): Reply {
+  const tls = s.ctx.tls ? ["AUTH TLS", "PBSZ", "PROT"] : [];
+  return { code: 211, lines: ["Features:", ...[...tls, ...FEATURES].map((f) => ` ${f}`), "End"] };
+}
 
 /** OPTS: UTF-8 names are always on (RFC 2640); MLST facts are fixed. */
 export function opts(_s: Session, arg: string): Reply {

@@ -38,6 +38,7 @@ async function leakyServer(root: string, narrow: boolean) {
     banSeconds: 60,
     loginFailDelayMs: 10,
     allowOutside: [],
+    tls: null,
   };
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (e) => resolve(e.data as number);

@@ -75,14 +75,14 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     throw new Error(`server output never showed ${needle}:\n${text}`);
   };
   try {
-    await waitFor(/listening on ftp:\/\/\S+:\d+\n/);
+    await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
   } catch (err) {
     child.kill("SIGKILL");
     await child.status;
     await pumps;
     throw err;
   }
-  const port = Number(/listening on ftp:\/\/[^\s]+:(\d+)/.exec(text)![1]);
+  const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
   let stopped: Promise<number> | null = null;
   const stop = () => {
     stopped ??= (async () => {

@@ -1,0 +1,162 @@
+/**
+ * TLS for control and data connections (RFC 4217): any ByteStream can be
+ * wrapped in a server-side TLS session. Deno's own `startTls` is client-only,
+ * so this goes through `node:tls` over a `node:stream` Duplex.
+ */
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { Duplex } from "node:stream";
+import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
+import type { ByteStream } from "./stream.ts";
+
+/** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  /** Logins and transfers need TLS (AUTH TLS, PROT P). */
+  required: boolean;
+  /** The control port speaks TLS from the first byte (implicit FTPS). */
+  implicit: boolean;
+}
+
+/**
+ * Builds the context once; every session shares it (and its session tickets).
+ * Throws, with a reason, when the certificate or key is unusable or they do not match.
+ */
+export function tlsContext(opts: TlsOptions): SecureContext {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(opts.cert);
+  } catch {
+    throw new Error("the certificate is not a PEM X.509 certificate");
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(opts.key);
+  } catch {
+    throw new Error("the key is not a PEM private key");
+  }
+  if (!cert.checkPrivateKey(key)) throw new Error("the key does not belong to the certificate");
+  return createSecureContext({ cert: opts.cert, key: opts.key, minVersion: "TLSv1.2" });
+}
+
+/** Decrypted bytes waiting for the reader, beyond which the raw connection is not read. */
+const BACKLOG_LIMIT = 1 << 20;
+
+/**
+ * Backpressure between the raw connection and the reader of decrypted bytes.
+ * (Pausing the TLS socket instead stalls it in Deno's node:tls.)
+ */
+class Backlog {
+  bytes = 0;
+  #waiting: (() => void)[] = [];
+
+  add(n: number): void {
+    this.bytes += n;
+  }
+
+  take(n: number): void {
+    this.bytes -= n;
+    if (this.bytes < BACKLOG_LIMIT) { for (const wake of this.#waiting.splice(0)) wake(); }
+  }
+
+  async room(): Promise<void> {
+    while (this.bytes >= BACKLOG_LIMIT) await new Promise<void>((r) => this.#waiting.push(r));
+  }
+}
+
+/** A Duplex whose bytes come from and go to a ByteStream. */
+function duplexOver(stream: ByteStream, backlog: Backlog): Duplex {
+  const buf = new Uint8Array(64 * 1024);
+  return new Duplex({
+    read() {
+      backlog.room().then(() => stream.read(buf)).then(
+        (n) => this.push(n === null ? null : buf.slice(0, n)),
+        (err) => this.destroy(err),
+      );
+    },
+    write(chunk: Uint8Array, _encoding, done) {
+      stream.write(chunk).then(() => done(), done);
+    },
+    destroy(err, done) {
+      stream.close();
+      done(err);
+    },
+  });
+}
+
+/** A ByteStream reading decrypted bytes from a TLS socket. */
+function streamOver(socket: TLSSocket, backlog: Backlog): ByteStream {
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    chunks.push(chunk);
+    backlog.add(chunk.length);
+    notify();
+  });
+  for (const event of ["end", "close", "error"]) {
+    socket.on(event, () => {
+      ended = true;
+      notify();
+    });
+  }
+  return {
+    async read(buf) {
+      while (chunks.length === 0 && !ended) await new Promise<void>((r) => wake = r);
+      const chunk = chunks[0];
+      if (chunk === undefined) return null;
+      const n = Math.min(buf.length, chunk.length);
+      buf.set(chunk.subarray(0, n));
+      if (n < chunk.length) chunks[0] = chunk.subarray(n);
+      else chunks.shift();
+      backlog.take(n);
+      return n;
+    },
+    write(data) {
+      // node keeps the chunk until it is encrypted; callers reuse their buffers.
+      return new Promise((resolve, reject) =>
+        socket.write(data.slice(), (err) => err ? reject(err) : resolve())
+      );
+    },
+    close() {
+      if (socket.destroyed) return;
+      // close_notify first, so the peer knows the data is complete; give up after a while.
+      const timer = setTimeout(() => socket.destroy(), 2000);
+      socket.end(() => {
+        clearTimeout(timer);
+        socket.destroy();
+      });
+    },
+  };
+}
+
+/** Runs the server side of a TLS handshake over `stream`; rejects on failure or timeout. */
+export function secureStream(
+  stream: ByteStream,
+  context: SecureContext,
+  timeoutMs: number,
+): Promise<ByteStream> {
+  const backlog = new Backlog();
+  const raw = duplexOver(stream, backlog);
+  raw.on("error", () => {}); // the TLS socket reports the failure
+  const socket = new TLSSocket(raw, { isServer: true, secureContext: context });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("TLS handshake timed out"));
+    }, timeoutMs);
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      resolve(streamOver(socket, backlog));
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
