@@ -3,6 +3,7 @@
  * quota book, the login guard and the log.
  */
 import type { LoginGuard } from "./auth.ts";
+import type { BufferPool } from "./buffers.ts";
 import type { DataOptions } from "./data_channel.ts";
 import type { QuotaBook } from "./quota.ts";
 import type { TreeConfig } from "./tree.ts";
@@ -30,6 +31,8 @@ export interface ServerContext {
   allowed: readonly string[];
   confinement: Confinement;
   log: (line: string) => void;
+  /** Transfer buffers, lent to one transfer at a time. */
+  buffers: BufferPool;
   /** TLS, when a certificate was given. */
   tls: { context: SecureContext; required: boolean; implicit: boolean } | null;
   /** Users whose legacy MD5 password was already reported as weak. */

@@ -4,6 +4,7 @@
  * idle and login time limits at all times, and shutdown.
  */
 import { LoginGuard } from "./auth.ts";
+import { BufferPool } from "./buffers.ts";
 import type { ServerContext } from "./context.ts";
 import { canonicalHost } from "./data_channel.ts";
 import { QuotaBook } from "./quota.ts";
@@ -89,6 +90,7 @@ export async function startServer(
     allowed,
     confinement,
     log,
+    buffers: new BufferPool(),
     tls: opts.tls && {
       context: tlsContext(opts.tls),
       required: opts.tls.required,

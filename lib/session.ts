@@ -16,8 +16,6 @@ import type { Target, Vfs } from "./vfs.ts";
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
 const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 
-const TRANSFER_BUFFER = 1 << 20;
-
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
 
@@ -65,7 +63,6 @@ export class Session {
   #closed = false;
   #commandsBeforeLogin = 0;
   #sending: Promise<void> = Promise.resolve();
-  #buffer: Uint8Array | null = null;
   #reader: LineReader;
   readonly #encoder = new TextEncoder();
 
@@ -212,14 +209,15 @@ export class Session {
       const onAbort = () => data.close();
       abort.signal.addEventListener("abort", onAbort);
       let result: Reply;
+      const buffer = this.ctx.buffers.take();
       try {
-        this.#buffer ??= new Uint8Array(TRANSFER_BUFFER);
-        result = await work(data, abort.signal, this.#buffer);
+        result = await work(data, abort.signal, buffer);
       } catch (err) {
         result = abort.signal.aborted ? replies.aborted : this.#failure(what, err);
       } finally {
         abort.signal.removeEventListener("abort", onAbort);
         data.close();
+        this.ctx.buffers.give(buffer);
       }
       if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
     })().finally(() => {
