@@ -89,6 +89,7 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
   console.log(`  users: ${await usersOf(root)}`);
+  console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
   console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
   const { promise, resolve } = Promise.withResolvers<void>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);

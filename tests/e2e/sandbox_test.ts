@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ServerOptions } from "../../lib/server.ts";
-import { ftplib, makeTree, run, startServer } from "../support/server.ts";
+import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
+import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
 
 /** Starts the leaky server in a Worker; `narrow` gives it only the root and the network. */
 async function leakyServer(root: string, narrow: boolean) {
@@ -184,12 +185,24 @@ Deno.test("the command line: --help, --version, and one-line errors with exit co
   }
 });
 
-Deno.test("SIGTERM stops the server cleanly (exit 0)", async () => {
-  const root = await makeTree({ "anonymous/f.txt": "f" });
+Deno.test("SIGTERM: a running download finishes within the grace period, then exit 0", async () => {
+  const root = await makeTree({ "anonymous/": "" });
+  const payload = randomBytes(16 << 20);
+  await Deno.writeFile(join(root, "anonymous/big.bin"), payload);
   const srv = await startServer(root, { denoFlags: ["-A"] });
   try {
-    assert.equal(await srv.stop(), 0);
-    assert.match(srv.output(), /stopping/);
+    const [c] = await RawClient.open(srv.port);
+    await c.login();
+    const data = await epsvConnect(c);
+    assert.equal((await c.cmd("RETR big.bin")).code, 150);
+    const stopped = srv.stop();
+    await srv.waitFor("stopping");
+    const got = await readAll(data);
+    assert.ok(sameBytes(got, payload), "the transfer in flight completed");
+    assert.equal((await c.reply()).code, 226);
+    assert.equal((await c.reply()).code, 421, "then the session is closed");
+    c.close();
+    assert.equal(await stopped, 0);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
