@@ -25,10 +25,14 @@ fmt: $(DENO)
 build: $(DENO)
 	@mkdir -p dist
 	@$(DENO) compile --allow-all --unstable-worker-options --include lib/worker.ts \
-		--output dist/xxftp main.ts 2> dist/build.log \
-		|| { sed 's/\x1b\[[0-9;]*m//g' dist/build.log | awk '/error sending request/ {print; found=1; exit} \
-		/^error/ && first == "" {first=$$0} END {if (!found && first != "") print first}' >&2; \
-		echo "make build: deno compile could not produce dist/xxftp (see dist/build.log); it needs the denort runtime from dl.deno.land: build on a machine that reaches it, or set DENORT_BIN to a denort $(DENO_VERSION) binary." >&2; exit 1; }
+		--output dist/xxftp main.ts 2> dist/build.log || { \
+		log=$$(sed 's/\x1b\[[0-9;]*m//g' dist/build.log); \
+		reason=$$(echo "$$log" | grep -m1 -E 'error sending request|Could not find denort' | sed 's/^ *[0-9]*: //'); \
+		[ -n "$$reason" ] || reason=$$(echo "$$log" | grep -m1 '^error'); \
+		echo "make build: deno compile failed (log: dist/build.log): $$reason" >&2; \
+		if grep -q -E 'dl.deno.land|denort' dist/build.log; then \
+		echo "make build: deno compile needs its denort runtime from dl.deno.land: build where that host is reachable, or set DENORT_BIN to a denort $(DENO_VERSION) binary." >&2; fi; \
+		exit 1; }
 	@echo "built dist/xxftp"
 
 bench: $(DENO)
