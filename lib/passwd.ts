@@ -9,8 +9,8 @@ const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
 /** Reads one line from a terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {
   const out = new TextEncoder();
+  Deno.stdin.setRaw(true); // before the prompt, so nothing typed after it is echoed
   await Deno.stdout.write(out.encode(question));
-  Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   const buf = new Uint8Array(64);
   try {

@@ -482,3 +482,43 @@ Deno.test("xxftp passwd: salted scrypt from stdin, --create, login works; legacy
   await srv.waitFor("legacy MD5 password");
   assert.equal(srv.output().split("legacy MD5 password").length - 1, 1, "reported once");
 });
+
+Deno.test("xxftp passwd on a terminal: asked twice, never echoed", async () => {
+  const root = await makeTree({ "anonymous/": "" });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const script = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "run", "--allow-read=" + sys.argv[3], "--allow-write=" + sys.argv[3], sys.argv[2], "passwd", "ttyuser", sys.argv[3], "--create"])
+out = b""
+def until(token):
+    global out
+    end = time.time() + 20
+    while token not in out and time.time() < end:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+until(b"New password: "); os.write(fd, b"tty secret 42\\r")
+until(b"Repeat password: "); os.write(fd, b"tty secret 42\\r")
+until(b"password written")
+print(out.decode(errors="replace"))
+print("exit", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`;
+  const r = await run("python3", ["-c", script, Deno.execPath(), main, root]);
+  try {
+    assert.match(r.stdout, /exit 0/, r.stdout + r.stderr);
+    assert.match(r.stdout, /New password: [\s\S]*Repeat password: [\s\S]*password written/);
+    assert.ok(!r.stdout.includes("tty secret"), "the password is not echoed");
+    await using srv = await startServer(root);
+    const login = await ftplib<string>(
+      srv.port,
+      `print(json.dumps(connect("ttyuser", "tty secret 42").pwd()))`,
+    );
+    assert.equal(login, "/");
+  } finally {
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
