@@ -107,9 +107,15 @@ interface Record {
   bannedUntil: number;
 }
 
-/** Per-address failure counts, delays and hold-offs, for the whole server. */
+/**
+ * Per-address failure counts, delays and hold-offs, for the whole server.
+ * Password checks from one address run one at a time, so parallel
+ * connections cannot try more than `maxFailures` passwords before the
+ * hold-off starts.
+ */
 export class LoginGuard {
   #byAddress = new Map<string, Record>();
+  #turns = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: GuardOptions) {}
 
@@ -117,6 +123,21 @@ export class LoginGuard {
   isBanned(address: string, now = Date.now()): boolean {
     const r = this.#byAddress.get(address);
     return r !== undefined && r.bannedUntil > now;
+  }
+
+  /** Runs `check` once no other check from `address` is under way. */
+  async oneAtATime<T>(address: string, check: () => Promise<T>): Promise<T> {
+    const before = this.#turns.get(address) ?? Promise.resolve();
+    let release = () => {};
+    const mine = before.then(() => new Promise<void>((r) => release = r));
+    this.#turns.set(address, mine);
+    await before;
+    try {
+      return await check();
+    } finally {
+      release();
+      if (this.#turns.get(address) === mine) this.#turns.delete(address);
+    }
   }
 
   /** Records a failure; returns how long to wait before answering it. */

@@ -32,27 +32,35 @@ async function homeOf(s: Session, name: string): Promise<string | null> {
   }
 }
 
-/** PASS: checks the password; failures are slowed down and counted per address. */
+/**
+ * PASS: checks the password, one check at a time per address; failures are
+ * answered after a growing delay and, repeated, hold the address off.
+ */
 export async function pass(s: Session, arg: string): Promise<Reply | void> {
   const name = s.pendingUser;
   if (name === null) return replies.badSequence;
   s.pendingUser = null;
+  const { guard } = s.ctx;
   const home = await homeOf(s, name);
   const stored = home === null ? null : await s.ctx.tree.password(home);
   const free = home !== null && (name === "anonymous" || stored === null);
-  const ok = free || await verifyPassword(stored, arg);
-  if (!ok || home === null) {
-    const delay = s.ctx.guard.fail(s.clientHost);
+  const verdict = free ? "ok" : await guard.oneAtATime(s.clientHost, async () => {
+    if (guard.isBanned(s.clientHost)) return "banned";
+    if (await verifyPassword(stored, arg).catch(() => false)) return "ok";
+    return guard.fail(s.clientHost);
+  });
+  if (verdict === "banned") return void await s.close(replies.banned);
+  if (verdict !== "ok" || home === null) {
     s.log(`login failed for "${name}"`);
-    await new Promise((r) => setTimeout(r, delay));
-    if (s.ctx.guard.isBanned(s.clientHost)) return void await s.close(replies.banned);
+    await new Promise((r) => setTimeout(r, typeof verdict === "number" ? verdict : 0));
+    if (guard.isBanned(s.clientHost)) return void await s.close(replies.banned);
     return reply(530, "Login incorrect.");
   }
+  guard.succeed(s.clientHost);
   if (stored !== null && storedKind(stored) === "md5" && !s.ctx.weakReported.has(name)) {
     s.ctx.weakReported.add(name);
     s.log(`user "${name}" has a legacy MD5 password; set a strong one with: xxftp passwd ${name}`);
   }
-  s.ctx.guard.succeed(s.clientHost);
   s.user = name;
   s.vfs = new Vfs(s.ctx.tree, home, s.ctx.allowed, s.ctx.confinement);
   s.cwd = "/";

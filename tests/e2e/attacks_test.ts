@@ -522,3 +522,37 @@ print("exit", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("parallel brute force: 20 connections get no more tries than one; parallel good logins all pass", async () => {
+  const root = await makeTree({ "bob/.xxftp/password": "5ebe2294ecd0e0f08eab7690d2a6ee69" });
+  await using srv = await startServer(root, {
+    args: ["--login-fail-delay", "10", "--max-login-failures", "3"],
+  });
+  const good = await ftplib<string[]>(
+    srv.port,
+    `
+import threading
+res = [""] * 10
+def go(i): res[i] = attempt(connect, "bob", "secret")
+ts = [threading.Thread(target=go, args=(i,)) for i in range(10)]
+[t.start() for t in ts]; [t.join(30) for t in ts]
+print(json.dumps(res))
+`,
+  );
+  assert.ok(good.every((r) => r.includes("FTP object")), good.join());
+  const tries = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const [c] = await RawClient.open(srv.port);
+    try {
+      await c.cmd("USER bob");
+      return (await c.cmd(`PASS guess${i}`)).code;
+    } finally {
+      c.close();
+    }
+  }));
+  assert.equal(tries.filter((code) => code === 530).length, 2, tries.join());
+  assert.equal(
+    tries.filter((code) => code === 421).length,
+    18,
+    "the third failure and all after it: 421",
+  );
+});

@@ -204,6 +204,25 @@ Deno.test("login guard: doubling delays, hold-off after N failures, reset on suc
   assert.equal(g.fail("a", 70_000), 100);
 });
 
+Deno.test("login guard: checks from one address run one at a time", async () => {
+  const g = new LoginGuard({ maxFailures: 3, banSeconds: 60, failDelayMs: 0 });
+  let running = 0, most = 0;
+  const check = () =>
+    g.oneAtATime("p", async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return g.isBanned("p") ? "banned" : g.fail("p");
+    });
+  const verdicts = await Promise.all(Array.from({ length: 10 }, check));
+  assert.equal(most, 1);
+  assert.equal(
+    verdicts.filter((v) => v !== "banned").length,
+    3,
+    "only 3 tries before the hold-off",
+  );
+});
+
 /** A stream that hands out the given chunks. */
 function chunks(...parts: string[]): ByteStream {
   const queue = parts.map((p) => new TextEncoder().encode(p));
