@@ -53,6 +53,7 @@ export const replies = {
   notUnderstood: reply(500, "Syntax error, command unrecognized."),
   tooMany: reply(421, "Too many connections, try again later."),
   idle: reply(421, "Idle timeout: closing control connection."),
+  stalled: reply(421, "Data connection stalled: closing control connection."),
   loginTimeout: reply(421, "Login time limit reached: closing control connection."),
   banned: reply(421, "Too many failed logins from your address, try again later."),
   shuttingDown: reply(421, "Server shutting down."),

@@ -110,6 +110,8 @@ export async function startServer(
         void s.close(replies.loginTimeout);
       } else if (s.transfer === null && now - s.lastActivity > ctx.limits.idleTimeoutMs) {
         void s.close(replies.idle);
+      } else if (s.transfer?.stalled(now, ctx.limits.idleTimeoutMs)) {
+        void s.close(replies.stalled);
       }
     }
     ctx.guard.prune(now);

@@ -11,6 +11,7 @@ import { LineReader, stripTelnet } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import { secureStream } from "./tls.ts";
+import { Transfer, type TransferWork } from "./transfer.ts";
 import type { Target, Vfs } from "./vfs.ts";
 
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
@@ -18,19 +19,6 @@ const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
-
-interface Transfer {
-  abort: AbortController;
-  done: Promise<void>;
-  what: string;
-}
-
-/** The work of a transfer once the data connection is open; it returns the final reply. */
-export type TransferWork = (
-  data: ByteStream,
-  signal: AbortSignal,
-  buffer: Uint8Array,
-) => Promise<Reply>;
 
 /** Whether a command line holds control characters other than TAB (NUL, lone CR, ...). */
 function hasControlChars(line: string): boolean {
@@ -195,8 +183,8 @@ export class Session {
       void this.send(reply(521, "Data connections must be protected: send PBSZ 0 and PROT P."));
       return;
     }
-    const abort = new AbortController();
-    const t: Transfer = { abort, what, done: Promise.resolve() };
+    const t = new Transfer(what);
+    const { abort } = t;
     t.done = (async () => {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
@@ -211,7 +199,7 @@ export class Session {
       let result: Reply;
       const buffer = this.ctx.buffers.take();
       try {
-        result = await work(data, abort.signal, buffer);
+        result = await work({ data, signal: abort.signal, buffer, transfer: t });
       } catch (err) {
         result = abort.signal.aborted ? replies.aborted : this.#failure(what, err);
       } finally {

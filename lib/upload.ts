@@ -6,7 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import type { Reservation } from "./quota.ts";
-import type { ByteStream } from "./stream.ts";
+import type { TransferIo } from "./transfer.ts";
 import { filesBelow } from "./walk.ts";
 
 const TEMP_PREFIX = ".xxftp-part-";
@@ -31,18 +31,15 @@ export interface UploadPlan {
   /** Size of the file being replaced or appended to (0 when new). */
   existingSize: number;
   quota: Reservation;
-  signal: AbortSignal;
-  /** A reused buffer for the copy loop. */
-  buffer: Uint8Array;
 }
 
-/** Streams `source` into `plan.target` through a temporary; settles the quota either way. */
-export async function receiveFile(source: ByteStream, plan: UploadPlan): Promise<UploadResult> {
+/** Streams the data connection into `plan.target` through a temporary; settles the quota either way. */
+export async function receiveFile(io: TransferIo, plan: UploadPlan): Promise<UploadResult> {
   const temp = join(dirname(plan.target), `${TEMP_PREFIX}${crypto.randomUUID()}`);
-  let result = await writeTemp(source, temp, plan).catch((error): UploadResult =>
-    plan.signal.aborted ? { kind: "aborted" } : { kind: "failed", error }
+  let result = await writeTemp(io, temp, plan).catch((error): UploadResult =>
+    io.signal.aborted ? { kind: "aborted" } : { kind: "failed", error }
   );
-  if (result.kind === "done") result = await settled(result, plan.signal);
+  if (result.kind === "done") result = await settled(result, io.signal);
   if (result.kind === "done") {
     try {
       await Deno.rename(temp, plan.target);
@@ -70,23 +67,19 @@ function settled(done: UploadResult, signal: AbortSignal): Promise<UploadResult>
   );
 }
 
-async function writeTemp(
-  source: ByteStream,
-  temp: string,
-  plan: UploadPlan,
-): Promise<UploadResult> {
+async function writeTemp(io: TransferIo, temp: string, plan: UploadPlan): Promise<UploadResult> {
   if (plan.append && plan.existingSize > 0) await Deno.copyFile(plan.target, temp);
   using file = await Deno.open(temp, { write: true, create: true, append: true });
-  const buf = plan.buffer;
-  let total = 0;
+  const { buffer, transfer } = io;
+  const start = transfer.bytes;
   for (;;) {
-    if (plan.signal.aborted) return { kind: "aborted" };
-    const n = await source.read(buf);
-    if (n === null) return { kind: "done", bytes: total };
+    if (io.signal.aborted) return { kind: "aborted" };
+    const n = await io.data.read(buffer);
+    if (n === null) return { kind: "done", bytes: transfer.bytes - start };
     if (!plan.quota.take(n)) return { kind: "quota" };
     let off = 0;
-    while (off < n) off += await file.write(buf.subarray(off, n));
-    total += n;
+    while (off < n) off += await file.write(buffer.subarray(off, n));
+    transfer.bytes += n;
   }
 }
 

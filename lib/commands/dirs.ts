@@ -99,8 +99,9 @@ const encoder = new TextEncoder();
 /** Sends text lines over a data connection as one block. */
 function sendLines(s: Session, what: string, lines: string[]): void {
   const bytes = encoder.encode(lines.length === 0 ? "" : lines.join("\r\n") + "\r\n");
-  s.startTransfer(what, async (data) => {
+  s.startTransfer(what, async ({ data, transfer }) => {
     await data.write(bytes);
+    transfer.bytes = bytes.length;
     return replies.transferDone;
   });
 }

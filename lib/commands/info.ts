@@ -63,7 +63,9 @@ export function stat(s: Session, arg: string): Reply {
       "xxftp status:",
       ` Logged in as ${s.user}`,
       ` TYPE: ${s.binary ? "BINARY" : "ASCII"}, STRU: File, MODE: Stream`,
-      s.transfer ? ` Transfer in progress: ${s.transfer.what}` : " No transfer in progress",
+      s.transfer
+        ? ` Transfer in progress: ${s.transfer.what}, ${s.transfer.bytes} bytes so far`
+        : " No transfer in progress",
       "End of status",
     ],
   };

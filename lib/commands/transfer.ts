@@ -54,14 +54,18 @@ export function retr(s: Session, t: Target): Reply | void {
   if (t.info === null) return replies.notFound;
   if (!t.info.isFile) return replies.notAFile;
   if (offset > t.info.size) return reply(554, "Restart offset is past the end of the file.");
-  s.startTransfer(`${t.ftpPath} (${t.info.size - offset} bytes)`, async (data, _signal, buf) => {
-    using file = await Deno.open(t.realPath, { read: true });
-    if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
-      await data.write(buf.subarray(0, n));
-    }
-    return replies.transferDone;
-  });
+  s.startTransfer(
+    `${t.ftpPath} (${t.info.size - offset} bytes)`,
+    async ({ data, buffer, transfer }) => {
+      using file = await Deno.open(t.realPath, { read: true });
+      if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+      for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+        await data.write(buffer.subarray(0, n));
+        transfer.bytes += n;
+      }
+      return replies.transferDone;
+    },
+  );
 }
 
 /** STOR and APPE (and STOR after REST at the current size, which appends). */
@@ -76,17 +80,10 @@ async function store(s: Session, t: Target, appending: boolean): Promise<Reply |
     return reply(554, "Uploads can only restart at the current size of the file.");
   }
   const append = appending || offset > 0;
-  s.startTransfer(t.ftpPath, async (data, signal, buffer) => {
+  s.startTransfer(t.ftpPath, async (io) => {
     const quota = await s.ctx.quota.reserve(s.ctx.quota.foldersOf(t.realPath));
     if (!(quota instanceof Reservation)) return quota;
-    const result = await receiveFile(data, {
-      target: t.realPath,
-      append,
-      existingSize,
-      quota,
-      signal,
-      buffer,
-    });
+    const result = await receiveFile(io, { target: t.realPath, append, existingSize, quota });
     switch (result.kind) {
       case "done":
         s.log(`stored ${t.ftpPath} (${result.bytes} bytes)`);

@@ -556,3 +556,23 @@ print(json.dumps(res))
     "the third failure and all after it: 421",
   );
 });
+
+Deno.test("slow reader: a download that makes no progress is cut off like an idle session", async () => {
+  const root = await makeTree({ "anonymous/": "" });
+  await Deno.writeFile(join(root, "anonymous/big.bin"), randomBytes(64 << 20));
+  await using srv = await startServer(root, { args: ["--idle-timeout", "1"] });
+  const [c] = await RawClient.open(srv.port);
+  try {
+    await c.login();
+    const data = await epsvConnect(c); // connected, never read
+    assert.equal((await c.cmd("RETR big.bin")).code, 150);
+    const r = await c.reply(10000);
+    assert.equal(r.code, 421);
+    assert.match(r.text, /stalled/);
+    data.close();
+    const ok = await ftplib<string>(srv.port, `print(json.dumps(connect().nlst()[0]))`);
+    assert.equal(ok, "big.bin", "others are served");
+  } finally {
+    c.close();
+  }
+});
