@@ -383,9 +383,10 @@ Deno.test("torn uploads: vanishing client, ABOR and SIGKILL leave the old file i
       `
 import ftplib, sys, time
 class Endless:
+    def __init__(self): self.end = time.time() + 60  # bounded even if nobody kills us
     def read(self, n):
         time.sleep(0.01)
-        return b"z" * 8192
+        return b"z" * 8192 if time.time() < self.end else b""
 ftp = ftplib.FTP(); ftp.connect("127.0.0.1", ${srv.port}); ftp.login("u", "x")
 print("uploading", flush=True)
 ftp.storbinary("STOR keep.bin", Endless())
@@ -394,12 +395,15 @@ ftp.storbinary("STOR keep.bin", Endless())
     stdout: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  assert.equal((await reader.read()).value?.trim(), "uploading");
-  await new Promise((r) => setTimeout(r, 500));
-  child.kill("SIGKILL");
-  await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
+  try {
+    assert.equal((await reader.read()).value?.trim(), "uploading");
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+  }
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await Deno.readTextFile(join(root, "u/keep.bin")), "original content");
   assert.deepEqual(
