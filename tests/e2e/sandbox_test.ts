@@ -204,6 +204,7 @@ Deno.test("SIGTERM: a running download finishes within the grace period, then ex
     c.close();
     assert.equal(await stopped, 0);
   } finally {
+    await srv.stop();
     await Deno.remove(root, { recursive: true });
   }
 });
