@@ -353,7 +353,7 @@ print(json.dumps(out))
 Deno.test("limits: max connections, max per address, idle time-out (not during a transfer)", async () => {
   const root = await makeTree({ "anonymous/": "", "u/": "" });
   await using srv = await startServer(root, {
-    args: ["--max-connections", "3", "--max-per-ip", "2", "--idle-timeout", "1"],
+    args: ["--max-connections", "3", "--max-per-ip", "2", "--idle-timeout", "2"],
   });
   const [a] = await RawClient.open(srv.port);
   const [b] = await RawClient.open(srv.port);
@@ -364,7 +364,7 @@ Deno.test("limits: max connections, max per address, idle time-out (not during a
     `ftp = ftplib.FTP(source_address=("127.0.0.2", 0)); print(json.dumps(ftp.connect("127.0.0.1", PORT)))`,
   );
   assert.match(fromOther, /^220/, "another address still gets in");
-  assert.equal((await a.reply(5000)).code, 421, "idle connection closed with 421");
+  assert.equal((await a.reply(8000)).code, 421, "idle connection closed with 421");
   b.close();
   const slow = await ftplib<string>(
     srv.port,
@@ -374,13 +374,13 @@ class Slow(io.RawIOBase):
     def __init__(self): self.n = 0
     def readable(self): return True
     def readinto(self, b):
-        if self.n >= 5: return 0
-        time.sleep(0.6); self.n += 1; b[:4] = b"abcd"; return 4
+        if self.n >= 6: return 0
+        time.sleep(0.5); self.n += 1; b[:4] = b"abcd"; return 4
 ftp = connect("u", "x")
 print(json.dumps(attempt(ftp.storbinary, "STOR slow.txt", Slow(), 4)))
 `,
   );
   assert.match(slow, /^226/, "a running transfer is not idle");
-  assert.equal(await Deno.readTextFile(join(root, "u/slow.txt")), "abcd".repeat(5));
+  assert.equal(await Deno.readTextFile(join(root, "u/slow.txt")), "abcd".repeat(6));
   a.close();
 });
