@@ -30,6 +30,7 @@ Serve options:
   --ban-seconds SECONDS    how long an address is held off (default 300)
   --login-fail-delay MS    delay before answering the first failed login; doubles (default 1000)
   --allow-outside PATH     let virtual directories point into PATH (outside ROOT); repeatable
+  --read-only              nobody may upload, delete, rename or make folders, whatever the tree grants
   --tls-cert FILE          PEM certificate (chain) for FTPS: enables AUTH TLS, PBSZ, PROT
   --tls-key FILE           PEM private key for --tls-cert
   --tls-required           refuse logins before AUTH TLS and transfers without PROT P
@@ -118,6 +119,7 @@ export function parseCommandLine(argv: string[]): Invocation {
         "tls-key": { type: "string" },
         "tls-required": { type: "boolean" },
         "implicit-tls": { type: "boolean" },
+        "read-only": { type: "boolean" },
         create: { type: "boolean" },
       },
     });
@@ -166,6 +168,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       loginFailDelayMs: whole("login-fail-delay", v["login-fail-delay"], 1000, 0, 60000),
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
+      readOnly: v["read-only"] ?? false,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

@@ -12,7 +12,7 @@ import { formatReply, replies, type Reply } from "./replies.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
-import { TreeConfig } from "./tree.ts";
+import { ALL_PERMS, TreeConfig } from "./tree.ts";
 import { removeStaleTemps } from "./upload.ts";
 import { type Confinement, strictConfinement } from "./vfs.ts";
 
@@ -36,6 +36,8 @@ export interface ServerOptions {
   allowOutside: string[];
   /** FTPS (RFC 4217), or null for plain FTP only. */
   tls: TlsOptions | null;
+  /** Nobody may change anything, whatever the tree's files grant. */
+  readOnly: boolean;
 }
 
 /** A running server. */
@@ -66,7 +68,7 @@ export async function startServer(
   });
   const stale = await removeStaleTemps(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
-  const tree = new TreeConfig(opts.root, log);
+  const tree = new TreeConfig(opts.root, log, opts.readOnly ? new Set(["read"]) : ALL_PERMS);
   const allowed = [opts.root, ...opts.allowOutside];
   const ctx: ServerContext = {
     tree,

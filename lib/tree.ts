@@ -115,21 +115,37 @@ export class TreeConfig {
     /** The served root, as a real path. */
     readonly root: string,
     private readonly log: (line: string) => void,
+    /** The most any file may grant (`--read-only` caps it at `read`). */
+    private readonly ceiling: Perms = ALL_PERMS,
   ) {}
 
-  /** The permissions a user root grants (absent file: all three). */
+  /** The permissions a user root grants (absent file: all three), within the ceiling. */
   permissions(userRoot: string): Promise<Perms> {
-    return this.#read(join(userRoot, CONFIG_DIR, "permission"), ALL_PERMS, NO_PERMS, parsePerms);
+    const cap = (text: string) => {
+      const parsed = parsePerms(text);
+      return { ...parsed, value: this.#capped(parsed.value) };
+    };
+    return this.#read(
+      join(userRoot, CONFIG_DIR, "permission"),
+      this.#capped(ALL_PERMS),
+      NO_PERMS,
+      cap,
+    );
   }
 
-  /** The virtual directories shown inside `folder`. */
+  /** The virtual directories shown inside `folder`, their permissions within the ceiling. */
   virtuals(folder: string): Promise<VirtualDir[]> {
-    return this.#read(
-      join(folder, CONFIG_DIR, "virtual"),
-      [],
-      [],
-      (t) => parseVirtual(t, this.root, folder),
-    );
+    return this.#read(join(folder, CONFIG_DIR, "virtual"), [], [], (t) => {
+      const parsed = parseVirtual(t, this.root, folder);
+      return {
+        ...parsed,
+        value: parsed.value.map((v) => ({ ...v, perms: this.#capped(v.perms) })),
+      };
+    });
+  }
+
+  #capped(perms: Perms): Perms {
+    return new Set([...perms].filter((p) => this.ceiling.has(p)));
   }
 
   /** The size limit of `folder`. */

@@ -40,6 +40,7 @@ async function leakyServer(root: string, narrow: boolean) {
     loginFailDelayMs: 10,
     allowOutside: [],
     tls: null,
+    readOnly: false,
   };
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (e) => resolve(e.data as number);

@@ -384,3 +384,36 @@ print(json.dumps(attempt(ftp.storbinary, "STOR slow.txt", Slow(), 4)))
   assert.equal(await Deno.readTextFile(join(root, "u/slow.txt")), "abcd".repeat(6));
   a.close();
 });
+
+Deno.test("--read-only caps what every tree file grants", async () => {
+  const root = await makeTree({
+    "all/f.txt": "f",
+    "anonymous/.xxftp/virtual": "upload $root/incoming read,write\n",
+    "incoming/": "",
+  });
+  await using srv = await startServer(root, { args: ["--read-only"] });
+  const r = await ftplib<Out>(
+    srv.port,
+    `
+ftp = connect("all", "x")
+out = {}
+buf = io.BytesIO(); out["retr"] = attempt(ftp.retrbinary, "RETR f.txt", buf.write)
+out["stor"] = attempt(ftp.storbinary, "STOR g.txt", io.BytesIO(b"g"))
+out["mkd"] = attempt(ftp.sendcmd, "MKD d")
+out["dele"] = attempt(ftp.sendcmd, "DELE f.txt")
+out["rnfr"] = attempt(ftp.sendcmd, "RNFR f.txt")
+a = connect()
+out["anon_upload"] = attempt(a.storbinary, "STOR upload/new.txt", io.BytesIO(b"n"))
+print(json.dumps(out))
+`,
+  );
+  assert.deepEqual(codes(r), {
+    retr: "226",
+    stor: "550",
+    mkd: "550",
+    dele: "550",
+    rnfr: "550",
+    anon_upload: "550",
+  });
+  assert.deepEqual([...Deno.readDirSync(join(root, "incoming"))], []);
+});
