@@ -88,7 +88,12 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
-  console.log(`  users: ${await usersOf(root)}`);
+  const access = options.readOnly ? "read-only" : "writable";
+  console.log(
+    options.share
+      ? `  users: anonymous/ftp (any password), this folder as "/", ${access}`
+      : `  users: ${await usersOf(root)}`,
+  );
   console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
   console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
   const { promise, resolve } = Promise.withResolvers<void>();

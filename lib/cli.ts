@@ -11,7 +11,10 @@ export const HELP =
   `xxftp ${VERSION} — a sandboxed FTP server configured by the folder tree it shares
 
 Usage:
-  xxftp serve [ROOT] [options]     share ROOT (default ./home)
+  xxftp serve [ROOT] [options]     share ROOT (default ./home), one folder per user
+  xxftp share [DIR] [options] [--writable]
+                                   share one folder (default .) with anonymous users,
+                                   read-only unless --writable; takes the serve options
   xxftp passwd USER [ROOT] [--create]
                                    set USER's password (read from a prompt, or stdin)
   xxftp --help | --version
@@ -120,6 +123,7 @@ export function parseCommandLine(argv: string[]): Invocation {
         "tls-required": { type: "boolean" },
         "implicit-tls": { type: "boolean" },
         "read-only": { type: "boolean" },
+        writable: { type: "boolean" },
         create: { type: "boolean" },
       },
     });
@@ -134,13 +138,15 @@ export function parseCommandLine(argv: string[]): Invocation {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
     return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
   }
-  if (command !== "serve") {
+  if (command !== "serve" && command !== "share") {
     throw new UsageError(
       command === undefined ? "no command given" : `unknown command "${command}"`,
     );
   }
-  if (rest.length > 1) throw new UsageError(`serve takes one ROOT, got ${rest.length}`);
+  const share = command === "share";
+  if (rest.length > 1) throw new UsageError(`${command} takes one folder, got ${rest.length}`);
   if (v.create) throw new UsageError("--create belongs to passwd");
+  if (v.writable && !share) throw new UsageError("--writable belongs to share");
   const [cert, key] = [v["tls-cert"], v["tls-key"]];
   if ((cert === undefined) !== (key === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
@@ -153,7 +159,8 @@ export function parseCommandLine(argv: string[]): Invocation {
   return {
     kind: "serve",
     options: {
-      root: rest[0] ?? "./home",
+      root: rest[0] ?? (share ? "." : "./home"),
+      share,
       host: v.host ?? "127.0.0.1",
       port: whole("port", v.port, 2121, 0, 65535),
       passivePorts: portRange(v["passive-ports"]),
@@ -168,7 +175,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       loginFailDelayMs: whole("login-fail-delay", v["login-fail-delay"], 1000, 0, 60000),
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
-      readOnly: v["read-only"] ?? false,
+      readOnly: share ? !v.writable : v["read-only"] ?? false,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

@@ -29,6 +29,8 @@ export interface ServerContext {
   limits: SessionLimits;
   /** Real paths virtual directories may point into: the root and granted paths. */
   allowed: readonly string[];
+  /** One-folder sharing: anonymous only, with the root as its `/`. */
+  share: boolean;
   confinement: Confinement;
   log: (line: string) => void;
   /** Transfer buffers, lent to one transfer at a time. */

@@ -20,6 +20,8 @@ import { type Confinement, strictConfinement } from "./vfs.ts";
 export interface ServerOptions {
   /** The served root, as a real path. */
   root: string;
+  /** One-folder sharing: only anonymous logins, and their `/` is the root itself. */
+  share: boolean;
   host: string;
   port: number;
   passivePorts: [number, number] | null;
@@ -90,6 +92,7 @@ export async function startServer(
       greeting: "xxftp ready.",
     },
     allowed,
+    share: opts.share,
     confinement,
     log,
     buffers: new BufferPool(),

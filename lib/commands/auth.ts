@@ -23,8 +23,10 @@ export function user(s: Session, arg: string): Reply {
 
 /** The real path of a user's folder, or null when there is no such user. */
 async function homeOf(s: Session, name: string): Promise<string | null> {
+  const { root } = s.ctx.tree;
+  if (s.ctx.share) return name === "anonymous" ? root : null;
   try {
-    const home = await Deno.realPath(join(s.ctx.tree.root, name));
+    const home = await Deno.realPath(join(root, name));
     const info = await Deno.stat(home);
     return info.isDirectory && s.ctx.allowed.some((a) => isInside(a, home)) ? home : null;
   } catch {

@@ -26,6 +26,7 @@ async function leakyServer(root: string, narrow: boolean) {
   });
   const options: ServerOptions = {
     root,
+    share: false,
     host: "127.0.0.1",
     port: 0,
     passivePorts: null,

@@ -417,3 +417,28 @@ print(json.dumps(out))
   });
   assert.deepEqual([...Deno.readDirSync(join(root, "incoming"))], []);
 });
+
+Deno.test("xxftp share: one folder for anonymous users, read-only unless --writable", async () => {
+  const root = await makeTree({ "a.txt": "shared", "sub/b.txt": "b" });
+  const script = `
+out = {"list": " ".join(sorted(connect().nlst()))}
+buf = io.BytesIO(); connect("ftp", "").retrbinary("RETR sub/b.txt", buf.write); out["b"] = buf.getvalue().decode()
+out["up"] = attempt(connect().storbinary, "STOR new.txt", io.BytesIO(b"n"))
+out["bob"] = attempt(connect, "bob", "x")
+print(json.dumps(out))
+`;
+  {
+    await using ro = await startServer(root, { command: "share" });
+    await ro.waitFor('this folder as "/", read-only');
+    const r = await ftplib<Out>(ro.port, script);
+    assert.deepEqual(r.list, "a.txt sub");
+    assert.equal(r.b, "b");
+    assert.match(r.up, /^550/);
+    assert.match(r.bob, /^530/);
+  }
+  const tree = await makeTree({ "a.txt": "shared" }); // the first server removed its tree
+  await using rw = await startServer(tree, { command: "share", args: ["--writable"] });
+  const w = await ftplib<Out>(rw.port, script.replace("sub/b.txt", "a.txt"));
+  assert.match(w.up, /^226/);
+  assert.equal(await Deno.readTextFile(join(tree, "new.txt")), "n");
+});

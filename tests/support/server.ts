@@ -44,18 +44,28 @@ export interface TestServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** How to start a server: extra flags, and the Deno permission flags (narrow by default). */
+/** How to start a server: the sub-command, extra flags, and Deno's permission flags (narrow by default). */
 export interface StartOptions {
+  command?: "serve" | "share";
   args?: string[];
   denoFlags?: string[];
 }
 
-/** Starts `main.ts serve root --port 0 ...` and waits for its listening line. */
+/** Starts `main.ts serve root --port 0 ...` (or `share`) and waits for its listening line. */
 export async function startServer(root: string, opts: StartOptions = {}): Promise<TestServer> {
   const denoFlags = opts.denoFlags ??
     ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}`];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...denoFlags, MAIN, "serve", root, "--port", "0", ...(opts.args ?? [])],
+    args: [
+      "run",
+      ...denoFlags,
+      MAIN,
+      opts.command ?? "serve",
+      root,
+      "--port",
+      "0",
+      ...(opts.args ?? []),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -169,6 +169,12 @@ Deno.test("command line: defaults, flags and usage errors", () => {
   ) {
     assert.throws(() => parseCommandLine(bad), UsageError, bad.join(" "));
   }
+  const shared = parseCommandLine(["share"]);
+  assert.ok(shared.kind === "serve" && shared.options.share && shared.options.readOnly);
+  assert.equal(shared.options.root, ".");
+  const writable = parseCommandLine(["share", "/srv/pub", "--writable"]);
+  assert.ok(writable.kind === "serve" && !writable.options.readOnly);
+  assert.throws(() => parseCommandLine(["serve", "--writable"]), UsageError);
   assert.deepEqual(parseCommandLine(["passwd", "bob", "/r", "--create"]), {
     kind: "passwd",
     user: "bob",
