@@ -37,6 +37,7 @@ export class Session {
   user: string | null = null;
   vfs: Vfs | null = null;
   cwd = "/";
+  /** Set by REST for the one command after it. */
   restOffset = 0;
   renameFrom: Target | null = null;
   binary = false;
@@ -156,6 +157,8 @@ export class Session {
       if (r) await this.send(r);
     } catch (err) {
       await this.send(this.#failure(verb, err));
+    } finally {
+      if (verb !== "REST") this.restOffset = 0;
     }
   }
 

@@ -50,7 +50,6 @@ export function rest(s: Session, arg: string): Reply {
 
 export function retr(s: Session, t: Target): Reply | void {
   const offset = s.restOffset;
-  s.restOffset = 0;
   if (t.info === null) return replies.notFound;
   if (!t.info.isFile) return replies.notAFile;
   if (offset > t.info.size) return reply(554, "Restart offset is past the end of the file.");
@@ -71,7 +70,6 @@ export function retr(s: Session, t: Target): Reply | void {
 /** STOR and APPE (and STOR after REST at the current size, which appends). */
 async function store(s: Session, t: Target, appending: boolean): Promise<Reply | void> {
   const offset = s.restOffset;
-  s.restOffset = 0;
   if (t.info !== null && !t.info.isFile) return replies.notAFile;
   const folder = await Deno.stat(dirname(t.realPath)).catch(() => null);
   if (!folder?.isDirectory) return replies.notFound;

@@ -1,7 +1,7 @@
 /** The command set, driven by Python's ftplib against a real server process. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { epsvConnect, epsvPort, RawClient } from "../support/raw.ts";
+import { epsvConnect, epsvPort, RawClient, readAll } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, sameBytes, startServer } from "../support/server.ts";
 
 const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
@@ -309,4 +309,21 @@ print(json.dumps(out))
   assert.equal(r.epsv, "over ipv6");
   assert.equal(r.eprt, "over ipv6");
   assert.match(r.bounce, /^504/);
+});
+
+Deno.test("REST holds for the next command only", async () => {
+  const root = await makeTree({ "u/f.txt": "0123456789" });
+  await using srv = await startServer(root);
+  const [c] = await RawClient.open(srv.port);
+  try {
+    await c.login("u", "x");
+    assert.equal((await c.cmd("REST 4")).code, 350);
+    assert.equal((await c.cmd("NOOP")).code, 200);
+    const data = await epsvConnect(c);
+    assert.equal((await c.cmd("RETR f.txt")).code, 150);
+    assert.equal(new TextDecoder().decode(await readAll(data)), "0123456789");
+    assert.equal((await c.reply()).code, 226);
+  } finally {
+    c.close();
+  }
 });
