@@ -93,7 +93,7 @@ export interface DataOptions {
 
 type Plan =
   | { kind: "none" }
-  | { kind: "passive"; listener: Deno.Listener; expiry: ReturnType<typeof setTimeout> }
+  | { kind: "passive"; listener: Deno.TcpListener; expiry: ReturnType<typeof setTimeout> }
   | { kind: "active"; target: HostPort };
 
 /** One session's data-connection state: at most one plan at a time. */
@@ -109,7 +109,7 @@ export class DataChannel {
   /** Opens a passive listener; resolves to the port clients should connect to. */
   passive(): number | Reply {
     this.close();
-    let listener: Deno.Listener | null = null;
+    let listener: Deno.TcpListener | null = null;
     const range = this.opts.passivePorts;
     if (range === null) {
       listener = Deno.listen({ hostname: this.localHost, port: 0 });

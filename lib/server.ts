@@ -122,7 +122,7 @@ export async function startServer(
     ctx.guard.prune(now);
   }, SWEEP_MS);
 
-  const refuse = (conn: Deno.Conn, r: Reply) => {
+  const refuse = (conn: Deno.TcpConn, r: Reply) => {
     const stream = connStream(conn);
     stream.write(new TextEncoder().encode(formatReply(r))).catch(() => {}).finally(() =>
       stream.close()
