@@ -193,7 +193,7 @@ export class TreeConfig {
   ): Promise<T> {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.stat(file);
+      info = Deno.statSync(file); // per command: sync is ~10x cheaper than async here
     } catch {
       this.#cache.delete(file);
       return absent;

@@ -22,12 +22,12 @@ export function user(s: Session, arg: string): Reply {
 }
 
 /** The real path of a user's folder, or null when there is no such user. */
-async function homeOf(s: Session, name: string): Promise<string | null> {
+function homeOf(s: Session, name: string): string | null {
   const { root } = s.ctx.tree;
   if (s.ctx.share) return name === "anonymous" ? root : null;
   try {
-    const home = await Deno.realPath(join(root, name));
-    const info = await Deno.stat(home);
+    const home = Deno.realPathSync(join(root, name));
+    const info = Deno.statSync(home);
     return info.isDirectory && s.ctx.allowed.some((a) => isInside(a, home)) ? home : null;
   } catch {
     return null;
@@ -43,7 +43,7 @@ export async function pass(s: Session, arg: string): Promise<Reply | void> {
   if (name === null) return replies.badSequence;
   s.pendingUser = null;
   const { guard } = s.ctx;
-  const home = await homeOf(s, name);
+  const home = homeOf(s, name);
   const stored = home === null ? null : await s.ctx.tree.password(home);
   const free = home !== null && (name === "anonymous" || stored === null);
   const verdict = free ? "ok" : await guard.oneAtATime(s.clientHost, async () => {

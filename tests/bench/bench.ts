@@ -10,6 +10,7 @@ const FILE_MB = 512;
 const RUNS = 3;
 const ENTRIES = 10_000;
 const SESSIONS = 100;
+const SMALL_FILES = 200;
 
 interface Peer {
   name: string;
@@ -162,6 +163,19 @@ async function upload(c: Client, name: string, total: number): Promise<number> {
   return total / ((performance.now() - t0) / 1000);
 }
 
+/** Milliseconds per download of a 4 KiB file, over `SMALL_FILES` downloads in a row. */
+async function smallFiles(c: Client): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < SMALL_FILES; i++) {
+    const d = await c.data();
+    await c.cmd(`RETR small-${i % 10}.txt`);
+    while (await d.read(BUF) !== null);
+    await c.reply();
+    d.close();
+  }
+  return (performance.now() - t0) / SMALL_FILES;
+}
+
 async function list(c: Client): Promise<number> {
   await c.cmd("CWD /many");
   const d = await c.data();
@@ -210,8 +224,18 @@ await Deno.mkdir(join(root, "up"), { recursive: true });
 for (let i = 0; i < ENTRIES; i++) {
   Deno.writeTextFileSync(join(root, `anonymous/many/file-${i}.txt`), "x");
 }
+for (let i = 0; i < 10; i++) {
+  Deno.writeFileSync(join(root, `anonymous/small-${i}.txt`), BUF.subarray(0, 4096));
+}
 
-type Row = { down: number; up: number | null; list: number; rss: number; perSession: number };
+type Row = {
+  down: number;
+  up: number | null;
+  list: number;
+  small: number;
+  rss: number;
+  perSession: number;
+};
 const results = new Map<string, Row | null>();
 let port = 23000 + Math.floor(Math.random() * 1000);
 try {
@@ -237,6 +261,7 @@ try {
         await c.cmd("DELE upload.bin");
       }
       for (let i = 0; i < RUNS; i++) listMs = Math.min(listMs, await list(c));
+      const small = await smallFiles(c);
       const rssBefore = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
       const idle: Client[] = [];
       for (let i = 0; i < SESSIONS; i++) {
@@ -252,6 +277,7 @@ try {
         down,
         up,
         list: listMs,
+        small,
         rss,
         perSession: (rss - rssBefore) / SESSIONS,
       });
@@ -279,6 +305,7 @@ for (const [name, r] of results) {
     `  ${name.padEnd(10)} RETR ${gbs(r.down)}${ratio(ours.down, r.down)}` +
       (r.up === null ? "" : `  STOR ${gbs(r.up)}`) +
       `  LIST ${r.list.toFixed(0)} ms${ratio(r.list, ours.list)}` +
+      `  small RETR ${r.small.toFixed(2)} ms${ratio(r.small, ours.small)}` +
       (Number.isNaN(r.rss)
         ? "  RSS n/a (forks per session)"
         : `  RSS ${(r.rss / 1024).toFixed(0)} MiB${ratio(ours.rss, r.rss)}, ` +
@@ -286,5 +313,5 @@ for (const [name, r] of results) {
   );
 }
 console.log(
-  "  ratios: RETR xxftp/peer (higher is better); LIST peer/xxftp (higher is better); RSS xxftp/peer (lower is better)",
+  "  ratios: RETR xxftp/peer (higher is better); LIST and small RETR peer/xxftp (higher is better); RSS xxftp/peer (lower is better)",
 );
