@@ -249,6 +249,17 @@ try {
     console.log(`measuring ${peer.name} ...`);
     try {
       await waitForPort(port);
+      // Memory first, before transfers grow the heap: fresh, then with idle logged-in sessions.
+      const rssFresh = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
+      const idle: Client[] = [];
+      for (let i = 0; i < SESSIONS; i++) {
+        const s = await Client.open(port);
+        await s.login();
+        idle.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const rss = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
+      for (const s of idle) s.close();
       const c = await Client.open(port);
       await c.login();
       let down = 0, up: number | null = null, listMs = Infinity;
@@ -262,16 +273,6 @@ try {
       }
       for (let i = 0; i < RUNS; i++) listMs = Math.min(listMs, await list(c));
       const small = await smallFiles(c);
-      const rssBefore = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
-      const idle: Client[] = [];
-      for (let i = 0; i < SESSIONS; i++) {
-        const s = await Client.open(port);
-        await s.login();
-        idle.push(s);
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      const rss = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
-      for (const s of idle) s.close();
       c.close();
       results.set(peer.name, {
         down,
@@ -279,7 +280,7 @@ try {
         list: listMs,
         small,
         rss,
-        perSession: (rss - rssBefore) / SESSIONS,
+        perSession: (rss - rssFresh) / SESSIONS,
       });
     } finally {
       child.kill("SIGTERM");
@@ -293,7 +294,8 @@ try {
 const gbs = (b: number) => `${(b / 1e9).toFixed(2)} GB/s`;
 const ours = results.get("xxftp")!;
 console.log(
-  `xxftp bench: ${FILE_MB} MiB file, best of ${RUNS}; LIST of ${ENTRIES} entries; RSS with ${SESSIONS} sessions`,
+  `xxftp bench: ${FILE_MB} MiB file, best of ${RUNS}; LIST of ${ENTRIES} entries; ` +
+    `${SMALL_FILES} downloads of 4 KiB; RSS with ${SESSIONS} idle sessions, before any transfer`,
 );
 for (const [name, r] of results) {
   if (r === null) {
