@@ -172,7 +172,9 @@ export class Session {
     if (err instanceof Deno.errors.AlreadyExists) return reply(550, "Already exists.");
     if (err instanceof Deno.errors.NotADirectory) return replies.notADir;
     if (err instanceof Deno.errors.IsADirectory) return replies.notAFile;
-    if ((err as { code?: string }).code === "ENOTEMPTY") return reply(550, "Directory not empty.");
+    const code = (err as { code?: string }).code;
+    if (code === "ENOTEMPTY") return reply(550, "Directory not empty.");
+    if (code === "ENOSPC" || code === "EDQUOT") return reply(452, "Insufficient storage space.");
     this.log(`${verb}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return replies.local;
   }
