@@ -62,6 +62,7 @@ export function retr(s: Session, t: Target): Reply | void {
         await data.write(buffer.subarray(0, n));
         transfer.bytes += n;
       }
+      s.log(`sent ${t.ftpPath} (${transfer.bytes} bytes)`);
       return replies.transferDone;
     },
   );
