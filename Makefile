@@ -4,7 +4,8 @@ TOOLS := .tools
 DENO := $(or $(shell command -v deno 2>/dev/null),$(TOOLS)/deno/deno)
 ROOT ?= home
 PORT ?= 2121
-RUN_FLAGS = --allow-net --allow-read=$(ROOT) --allow-write=$(ROOT)
+# Reading lib/ lets main.ts start the server in a Worker narrowed to $(ROOT): two walls.
+RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
 .PHONY: serve test check fmt build bench clean
 

@@ -79,6 +79,10 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
     if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
       throw new UsageError(`cannot listen on ${given.host}: no such local address`);
     }
+    if (err instanceof ServerStartError) {
+      console.error(`xxftp: the server could not start: ${err.message}`);
+      return 1;
+    }
     throw err;
   }
   const host = server.addr.hostname.includes(":")

@@ -2,11 +2,14 @@
  * Starts the server confined by Deno itself: in a Worker whose permissions are
  * exactly read/write on the served root (plus granted paths) and the network.
  *
- * Deno lets a process start a Worker only from code it may read. When this
- * process was started with read access to the root alone (the narrow
- * `deno run --allow-read=ROOT ...` form), it cannot, and its own flags are
- * already the same confinement, so the server runs in this process instead.
+ * Deno lets a process start a Worker only from code it may read (lib/, the
+ * Worker's module and its imports). When this process was started with read
+ * access to the root alone (the narrow `deno run --allow-read=ROOT ...` form),
+ * it cannot, and its own flags are already the same confinement, so the
+ * server runs in this process instead. `make serve` adds read access to lib/
+ * so that both hold.
  */
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
@@ -21,10 +24,11 @@ export interface Sandboxed extends ServerHandle {
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
+/** The Worker loads lib/ (its module and what it imports) with this process's read permission. */
 function mayReadWorkerCode(): boolean {
   if (WORKER_URL.protocol !== "file:") return true;
-  return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
-    "granted";
+  const lib = dirname(fileURLToPath(WORKER_URL));
+  return Deno.permissions.querySync({ name: "read", path: lib }).state === "granted";
 }
 
 /** An error from inside the sandbox, carrying the original error's name. */
