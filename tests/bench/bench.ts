@@ -20,6 +20,7 @@ interface Peer {
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const LIB = new URL("../../lib", import.meta.url).pathname;
 const which = (cmd: string) =>
   new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync()
     .success;
@@ -33,7 +34,7 @@ const peers: Peer[] = [
         args: [
           "run",
           "--allow-net",
-          `--allow-read=${root}`,
+          `--allow-read=${root},${LIB}`, // as make serve: the server runs in the narrowed Worker
           `--allow-write=${root}`,
           MAIN,
           "serve",
