@@ -126,8 +126,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`xxftp: ${err.message}`);
-    console.error("Try 'xxftp --help'.");
+    console.error(`xxftp: ${err.message} (see xxftp --help)`);
     return 2;
   }
 }

@@ -171,6 +171,7 @@ Deno.test("the command line: --help, --version, and one-line errors with exit co
       const r = await deno(args);
       assert.equal(r.code, 2, args.join(" "));
       assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
     }
     await using srv = await startServer(root);
     const busy = await deno(["serve", root, "--port", String(srv.port)]);
