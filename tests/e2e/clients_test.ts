@@ -120,3 +120,26 @@ Deno.test("basic-ftp (Node): MLSD listing, upload, download, rename, remove", as
     client.close();
   }
 });
+
+Deno.test("wget: recursive download of the anonymous tree", async () => {
+  const root = await makeTree({
+    "anonymous/readme.txt": "top",
+    "anonymous/pub/deep/file.txt": "deep file",
+    "anonymous/.hidden/secret.txt": "never",
+  });
+  await using srv = await startServer(root);
+  const out = join(root, "mirror");
+  const r = await run("wget", [
+    "-q",
+    "-r",
+    "-np",
+    "-nH",
+    "-P",
+    out,
+    `ftp://127.0.0.1:${srv.port}/`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await Deno.readTextFile(join(out, "readme.txt")), "top");
+  assert.equal(await Deno.readTextFile(join(out, "pub/deep/file.txt")), "deep file");
+  await assert.rejects(Deno.stat(join(out, ".hidden")), Deno.errors.NotFound);
+});
