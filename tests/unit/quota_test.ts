@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { folderSize, QuotaBook, Reservation } from "../../lib/quota.ts";
+import { TreeConfig } from "../../lib/tree.ts";
+import { makeTree, writeTree } from "../support/server.ts";
+
+async function reserve(book: QuotaBook, folders: string[]): Promise<Reservation> {
+  const r = await book.reserve(folders);
+  if (!(r instanceof Reservation)) throw new Error(`refused: ${r.lines[0]}`);
+  return r;
+}
+
+Deno.test("folderSize counts files below, not .xxftp or upload temporaries", async () => {
+  const root = await makeTree({
+    "a.bin": "12345",
+    "d/b.bin": "123",
+    ".xxftp/size": "999999",
+    "d/.xxftp-part-x": "123456789",
+  });
+  try {
+    assert.equal(await folderSize(root), 8);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("quota book: reservations never pass a limit; settle keeps the figure current", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "100", "u/old.bin": "x".repeat(40) });
+  const u = join(root, "u");
+  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  try {
+    assert.deepEqual(book.foldersOf(join(u, "f.bin")), [u, root]);
+    const a = await reserve(book, [u]);
+    const b = await reserve(book, [u]);
+    assert.equal(a.take(30), true);
+    assert.equal(b.take(30), true);
+    assert.equal(b.take(1), false, "40 + 30 + 30 + 1 > 100");
+    a.settle(30);
+    b.settle(0); // failed upload: its bytes are released
+    const c = await reserve(book, [u]);
+    assert.equal(c.take(30), true);
+    assert.equal(c.take(1), false, "40 + 30 stored + 30 reserved");
+    c.settle(0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("quota book: walks again when the limit changes or the figure is stale and idle", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "100", "u/old.bin": "x".repeat(40) });
+  const u = join(root, "u");
+  const tree = new TreeConfig(root, () => {});
+  const fresh = new QuotaBook(tree, [root], 60_000);
+  const stale = new QuotaBook(tree, [root], 0);
+  try {
+    (await reserve(fresh, [u])).settle(0);
+    (await reserve(stale, [u])).settle(0);
+    await writeTree(root, { "u/outside.bin": "y".repeat(50) }); // written behind the server's back
+    await new Promise((r) => setTimeout(r, 5));
+    const f = await reserve(fresh, [u]);
+    assert.equal(f.take(60), true, "a fresh figure does not see the outside write yet");
+    f.settle(0);
+    const s = await reserve(stale, [u]);
+    assert.equal(s.take(11), false, "a stale figure is walked again: 40 + 50 + 11 > 100");
+    s.settle(0);
+    await writeTree(root, { "u/.xxftp/size": "200" });
+    const g = await reserve(fresh, [u]);
+    assert.equal(g.take(110), true, "a new limit means a new walk: 90 + 110 <= 200");
+    assert.equal(g.take(1), false);
+    g.settle(0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("quota book: a broken size file refuses with 552", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "lots" });
+  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  try {
+    const r = await book.reserve([join(root, "u")]);
+    assert.ok(!(r instanceof Reservation) && r.code === 552);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
