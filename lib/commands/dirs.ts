@@ -9,10 +9,30 @@ import type { Target } from "../vfs.ts";
 /** A path inside a 257 reply, with `"` doubled as RFC 959 asks. */
 const quoted = (path: string) => `"${path.replaceAll('"', '""')}"`;
 
-/** The path part of a LIST/NLST argument: leading `-flags` words (`-la`, `-a`) are dropped. */
-export function withoutFlags(arg: string): string {
-  return arg.replace(/^(\s*-[A-Za-z]+(\s+|$))+/, "");
+/** A LIST/NLST argument: the folder to list, and the wildcard pattern names must match, if any. */
+export interface ListArgument {
+  path: string;
+  pattern: RegExp | null;
 }
+
+/**
+ * Reads a LIST/NLST argument: leading `-flags` words (`-la`, `-a`) are dropped,
+ * and a last part with `*` or `?` (`docs/*.txt`) becomes a pattern over the folder.
+ */
+export function listArgument(arg: string): ListArgument {
+  const path = arg.replace(/^(\s*-[A-Za-z]+(\s+|$))+/, "");
+  const slash = path.lastIndexOf("/");
+  const last = path.slice(slash + 1);
+  if (!/[*?]/.test(last)) return { path, pattern: null };
+  const source = last.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll(
+    "?",
+    ".",
+  );
+  return { path: path.slice(0, slash + 1), pattern: new RegExp(`^${source}$`, "s") };
+}
+
+/** The folder part of a LIST/NLST argument (the table's `pathOf`). */
+export const listPath = (arg: string): string => listArgument(arg).path;
 
 export const pwd = (s: Session): Reply => reply(257, `${quoted(s.cwd)} is the current directory.`);
 
@@ -106,20 +126,28 @@ function sendLines(s: Session, what: string, lines: string[]): void {
   });
 }
 
-export async function list(s: Session, t: Target): Promise<Reply | void> {
+/** The entries a LIST/NLST argument selects: the folder's, filtered by its pattern. */
+async function selected(s: Session, t: Target, arg: ListArgument): Promise<Entry[] | Reply> {
   const entries = await entriesOf(s, t);
+  const { pattern } = arg;
+  if (!Array.isArray(entries) || pattern === null) return entries;
+  return entries.filter((e) => pattern.test(e.name));
+}
+
+export async function list(s: Session, t: Target, arg: string): Promise<Reply | void> {
+  const entries = await selected(s, t, listArgument(arg));
   if (!Array.isArray(entries)) return entries;
   const now = new Date();
   sendLines(s, "file list", entries.map((e) => listLine(e, now)));
 }
 
 export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | void> {
-  const entries = await entriesOf(s, t);
+  const given = listArgument(arg);
+  const entries = await selected(s, t, given);
   if (!Array.isArray(entries)) return entries;
-  const given = withoutFlags(arg);
-  const prefix = given === "" || !t.info?.isDirectory ? "" : given.replace(/\/*$/, "/");
-  const names = t.info?.isDirectory ? entries.map((e) => prefix + e.name) : [given];
-  sendLines(s, "name list", names);
+  if (!t.info?.isDirectory) return sendLines(s, "name list", [given.path]);
+  const prefix = given.path === "" ? "" : given.path.replace(/\/*$/, "/");
+  sendLines(s, "name list", entries.map((e) => prefix + e.name));
 }
 
 export async function mlsd(s: Session, t: Target): Promise<Reply | void> {

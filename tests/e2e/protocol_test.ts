@@ -327,3 +327,27 @@ Deno.test("REST holds for the next command only", async () => {
     c.close();
   }
 });
+
+Deno.test("wildcards in LIST and NLST (as mget and ls *.txt send them)", async () => {
+  const root = await makeTree({
+    "u/a.txt": "a",
+    "u/b.txt": "b",
+    "u/c.bin": "c",
+    "u/.h.txt": "hidden",
+    "u/docs/x.txt": "x",
+    "u/docs/y.md": "y",
+  });
+  await using srv = await startServer(root);
+  const r = await ftplib<Record<string, string[]>>(
+    srv.port,
+    `
+ftp = connect("u", "x")
+lines = []; ftp.retrlines("LIST docs/*.txt", lines.append)
+print(json.dumps({"top": sorted(ftp.nlst("*.txt")), "docs": sorted(ftp.nlst("docs/?.*")), "none": ftp.nlst("*.zip"), "list": [l.split()[-1] for l in lines]}))
+`,
+  );
+  assert.deepEqual(r.top, ["a.txt", "b.txt"]);
+  assert.deepEqual(r.docs, ["docs/x.txt", "docs/y.md"]);
+  assert.deepEqual(r.none, []);
+  assert.deepEqual(r.list, ["x.txt"]);
+});

@@ -13,7 +13,7 @@ import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/listing.ts
 import { formatReply, reply } from "../../lib/replies.ts";
 import type { ByteStream } from "../../lib/stream.ts";
 import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/tree.ts";
-import { withoutFlags } from "../../lib/commands/dirs.ts";
+import { listArgument } from "../../lib/commands/dirs.ts";
 
 Deno.test("PORT arguments", () => {
   const rows: [string, { hostname: string; port: number } | null][] = [
@@ -99,12 +99,21 @@ Deno.test("listing lines: ls -l form in UTC, MLSx facts", () => {
   );
 });
 
-Deno.test("LIST flags are not part of the path", () => {
-  const rows: [string, string][] = [["-la", ""], ["-a -l dir", "dir"], ["dir", "dir"], [
-    "-la  x y",
-    "x y",
-  ]];
-  for (const [arg, want] of rows) assert.equal(withoutFlags(arg), want);
+Deno.test("LIST/NLST arguments: flags dropped, wildcards become a pattern over the folder", () => {
+  const rows: [string, string, string | null][] = [
+    ["-la", "", null],
+    ["-a -l dir", "dir", null],
+    ["dir", "dir", null],
+    ["-la  x y", "x y", null],
+    ["*.txt", "", "^.*\\.txt$"],
+    ["docs/a?c", "docs/", "^a.c$"],
+    ["/*", "/", "^.*$"],
+    ["-l sub/(x)*", "sub/", "^\\(x\\).*$"],
+  ];
+  for (const [arg, path, pattern] of rows) {
+    const got = listArgument(arg);
+    assert.deepEqual([got.path, got.pattern?.source ?? null], [path, pattern], arg);
+  }
 });
 
 Deno.test("tree files: permission, size and virtual parsers", () => {
