@@ -104,6 +104,12 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["MLST", onPath("read", "optional", dirs.mlst, "MLST [<path>]")],
   ["SIZE", onPath("read", "required", files.size, "SIZE <path>")],
   ["MDTM", onPath("read", "required", files.mdtm, "MDTM <path>")],
+  [
+    "MFMT",
+    onPath("modify", "required", files.mfmt, "MFMT YYYYMMDDHHMMSS <path>", {
+      pathOf: (arg) => files.parseFtpTime(arg) ? arg.slice(15) : arg, // malformed: 501 from the handler
+    }),
+  ],
   ["DELE", onPath("modify", "required", files.dele, "DELE <path>")],
   ["RNFR", onPath("modify", "required", files.rnfr, "RNFR <path>")],
   ["RNTO", onPath("modify", "required", files.rnto, "RNTO <path>", { afterRnfr: true })],

@@ -16,6 +16,27 @@ export function mdtm(_s: Session, t: Target): Reply {
   return reply(213, ftpTimestamp(t.info.mtime ?? new Date(0)));
 }
 
+/** The `YYYYMMDDHHMMSS` time that starts an MFMT argument, as a UTC date; null when malformed. */
+export function parseFtpTime(arg: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2}) /.exec(arg);
+  if (!m) return null;
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && se < 60
+    ? date
+    : null;
+}
+
+/** MFMT (draft-somers-ftp-mfxx): sets a file's modification time, as clients do to preserve it. */
+export async function mfmt(_s: Session, t: Target, arg: string): Promise<Reply> {
+  const when = parseFtpTime(arg);
+  if (when === null) return reply(501, "MFMT needs YYYYMMDDHHMMSS and a path.");
+  if (t.info === null) return replies.notFound;
+  if (!t.info.isFile) return replies.notAFile;
+  await Deno.utime(t.realPath, t.info.atime ?? when, when);
+  return reply(213, `Modify=${ftpTimestamp(when)}; ${t.ftpPath}`);
+}
+
 export async function dele(s: Session, t: Target): Promise<Reply> {
   if (t.info === null) return replies.notFound;
   if (t.info.isDirectory) return replies.notAFile;

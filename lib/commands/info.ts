@@ -7,6 +7,7 @@ const FEATURES = [
   "EPRT",
   "EPSV",
   "MDTM",
+  "MFMT",
   "MLST type*;size*;modify*;perm*;",
   "PASV",
   "REST STREAM",

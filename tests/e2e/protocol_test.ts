@@ -78,6 +78,9 @@ out["size"] = ftp.sendcmd("SIZE docs/b.txt")
 out["size_dir"] = attempt(ftp.sendcmd, "SIZE docs")
 out["mdtm"] = ftp.sendcmd("MDTM docs/b.txt")
 out["mdtm_missing"] = attempt(ftp.sendcmd, "MDTM docs/zzz")
+out["mfmt"] = ftp.sendcmd("MFMT 20200102030405 docs/b.txt")
+out["mdtm_set"] = ftp.sendcmd("MDTM docs/b.txt")
+out["mfmt_bad"] = attempt(ftp.sendcmd, "MFMT 2020 docs/b.txt")
 buf = io.BytesIO(); ftp.retrbinary("RETR docs/b.txt", buf.write); out["retr"] = buf.getvalue().decode()
 buf = io.BytesIO(); ftp.retrbinary("RETR docs/b.txt", buf.write, rest=7); out["rest"] = buf.getvalue().decode()
 out["rest_bad"] = attempt(ftp.sendcmd, "REST x")
@@ -144,6 +147,9 @@ print(json.dumps(out))
   starts("size_dir", "550");
   assert.match(String(r.mdtm), /^213 20\d{12}$/);
   starts("mdtm_missing", "550");
+  assert.equal(r.mfmt, "213 Modify=20200102030405; /docs/b.txt");
+  assert.equal(r.mdtm_set, "213 20200102030405");
+  starts("mfmt_bad", "501");
   assert.equal(r.retr, "0123456789abc");
   assert.equal(r.rest, "789abc");
   starts("rest_bad", "501");

@@ -14,6 +14,7 @@ import { formatReply, reply } from "../../lib/replies.ts";
 import type { ByteStream } from "../../lib/stream.ts";
 import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/tree.ts";
 import { listArgument } from "../../lib/commands/dirs.ts";
+import { parseFtpTime } from "../../lib/commands/files.ts";
 
 Deno.test("PORT arguments", () => {
   const rows: [string, { hostname: string; port: number } | null][] = [
@@ -271,4 +272,18 @@ Deno.test("line reader: CRLF and LF, split chunks, over-long lines", async () =>
   assert.equal((await long.next()).kind, "too-long");
   const exact = new LineReader(chunks("y".repeat(MAX_LINE) + "\r\n"));
   assert.equal((await exact.next()).kind, "line");
+});
+
+Deno.test("MFMT times", () => {
+  const rows: [string, string | null][] = [
+    ["20200102030405 f.txt", "2020-01-02T03:04:05.000Z"],
+    ["19991231235959 a b", "1999-12-31T23:59:59.000Z"],
+    ["20200230000000 f", null],
+    ["20201301000000 f", null],
+    ["20200101240000 f", null],
+    ["2020010100000 f", null],
+    ["20200101000000", null],
+    ["x", null],
+  ];
+  for (const [arg, want] of rows) assert.equal(parseFtpTime(arg)?.toISOString() ?? null, want, arg);
 });
