@@ -149,18 +149,39 @@ export class DataChannel {
     const plan = this.#plan;
     this.#plan = { kind: "none" };
     if (plan.kind === "none") return replies.noData;
-    const timer = AbortSignal.timeout(this.opts.timeoutMs);
-    const stop = AbortSignal.any([signal, timer]);
-    if (plan.kind === "active") {
-      try {
-        const conn = await Deno.connect({ ...plan.target, signal: stop });
-        return connStream(conn);
-      } catch {
-        return reply(425, "Can't open data connection.");
-      }
+    if (plan.kind === "passive") clearTimeout(plan.expiry);
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort();
+    }, this.opts.timeoutMs);
+    const onAbort = () => stop.abort();
+    signal.addEventListener("abort", onAbort);
+    try {
+      const stream = plan.kind === "active"
+        ? await this.#dial(plan.target, stop.signal)
+        : await this.#accept(plan.listener, stop.signal);
+      if (stream) return stream;
+      if (timedOut) return replies.dataTimeout;
+      return signal.aborted ? replies.aborted : reply(425, "Can't open data connection.");
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
     }
-    clearTimeout(plan.expiry);
-    const { listener } = plan;
+  }
+
+  /** Active mode: connects to the client; null when that fails or is stopped. */
+  async #dial(target: HostPort, stop: AbortSignal): Promise<ByteStream | null> {
+    try {
+      return connStream(await Deno.connect({ ...target, signal: stop }));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Passive mode: the first connection from the client's address; others are dropped. */
+  async #accept(listener: Deno.TcpListener, stop: AbortSignal): Promise<ByteStream | null> {
     const onStop = () => listener.close();
     stop.addEventListener("abort", onStop);
     try {
@@ -171,7 +192,7 @@ export class DataChannel {
         conn.close(); // another address tried to take the data connection
       }
     } catch {
-      return timer.aborted ? replies.dataTimeout : replies.aborted;
+      return null;
     } finally {
       stop.removeEventListener("abort", onStop);
       try {

@@ -580,3 +580,23 @@ Deno.test("slow reader: a download that makes no progress is cut off like an idl
     c.close();
   }
 });
+
+Deno.test("active mode to a port nobody listens on: 425, and the session goes on", async () => {
+  const root = await makeTree({ "anonymous/f.txt": "f" });
+  await using srv = await startServer(root);
+  const [c] = await RawClient.open(srv.port);
+  try {
+    await c.login();
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closedPort = probe.addr.port;
+    probe.close();
+    assert.equal((await c.cmd(`EPRT |1|127.0.0.1|${closedPort}|`)).code, 200);
+    assert.equal((await c.cmd("RETR f.txt")).code, 150);
+    const r = await c.reply();
+    assert.equal(r.code, 425);
+    assert.match(r.text, /Can't open data connection/);
+    assert.equal((await c.cmd("NOOP")).code, 200);
+  } finally {
+    c.close();
+  }
+});
