@@ -12,9 +12,12 @@ export type LineResult = { kind: "line"; bytes: Uint8Array } | { kind: "too-long
   kind: "end";
 };
 
-/** Reads LF- or CRLF-terminated lines from a stream into one fixed buffer. */
+/** Where a line buffer starts; it doubles, up to the limit, only for a long line. */
+const FIRST_SIZE = 512;
+
+/** Reads LF- or CRLF-terminated lines from a stream into one bounded buffer. */
 export class LineReader {
-  #buf = new Uint8Array(MAX_LINE + 2);
+  #buf = new Uint8Array(FIRST_SIZE);
   #start = 0;
   #end = 0;
 
@@ -36,7 +39,12 @@ export class LineReader {
         this.#end -= this.#start;
         this.#start = 0;
       }
-      if (this.#end >= this.#buf.length) return { kind: "too-long" };
+      if (this.#end >= this.#buf.length) {
+        if (this.#buf.length >= MAX_LINE + 2) return { kind: "too-long" };
+        const bigger = new Uint8Array(Math.min(this.#buf.length * 2, MAX_LINE + 2));
+        bigger.set(this.#buf.subarray(0, this.#end));
+        this.#buf = bigger;
+      }
       const n = await this.stream.read(this.#buf.subarray(this.#end));
       if (n === null) return { kind: "end" };
       this.#end += n;

@@ -20,6 +20,9 @@ const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
 
+/** Decodes whole command lines (no state kept between calls, so one serves every session). */
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
 /** Whether a command line holds control characters other than TAB (NUL, lone CR, ...). */
 function hasControlChars(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -115,7 +118,6 @@ export class Session {
     }
     const welcome = await this.ctx.tree.banner("xxftp.welcome");
     await this.send(reply(220, welcome ?? this.ctx.limits.greeting));
-    const decoder = new TextDecoder("utf-8", { fatal: true });
     while (!this.#closed) {
       const next = await this.#reader.next().catch(() => ({ kind: "end" }) as const);
       if (next.kind === "end") break;

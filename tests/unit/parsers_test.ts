@@ -287,3 +287,13 @@ Deno.test("MFMT times", () => {
   ];
   for (const [arg, want] of rows) assert.equal(parseFtpTime(arg)?.toISOString() ?? null, want, arg);
 });
+
+Deno.test("line reader: a long line grows the buffer up to the limit, not past it", async () => {
+  const long = "L".repeat(5000);
+  const r = new LineReader(chunks(`${long}\r\nNEXT\r\n`, "z".repeat(MAX_LINE + 3)));
+  const first = await r.next();
+  assert.equal(first.kind === "line" ? first.bytes.length : -1, 5000);
+  const second = await r.next();
+  assert.equal(second.kind === "line" ? new TextDecoder().decode(second.bytes) : "", "NEXT");
+  assert.equal((await r.next()).kind, "too-long");
+});
