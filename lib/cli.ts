@@ -5,8 +5,10 @@
 import { parseArgs } from "node:util";
 import type { ServerOptions } from "./server.ts";
 
+/** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";
 
+/** The text `--help` prints. */
 export const HELP =
   `xxftp ${VERSION} — a sandboxed FTP server configured by the folder tree it shares
 

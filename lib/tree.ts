@@ -10,7 +10,9 @@ export type Perm = "read" | "write" | "modify";
 /** The permissions in force for a folder. */
 export type Perms = ReadonlySet<Perm>;
 
+/** What a folder grants when it says nothing: read, write and modify. */
 export const ALL_PERMS: Perms = new Set<Perm>(["read", "write", "modify"]);
+/** What a broken permission file grants: nothing. */
 export const NO_PERMS: Perms = new Set<Perm>();
 
 /** The folder name that holds configuration; never served. */

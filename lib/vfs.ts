@@ -9,8 +9,9 @@ import { dirname, join, relative, sep } from "node:path";
 import { replies, type Reply } from "./replies.ts";
 import type { Perms, TreeConfig, VirtualDir } from "./tree.ts";
 
-/** Longest accepted name part in bytes, and whole FTP path in characters. */
+/** Longest accepted name part, in bytes of UTF-8 (as most file systems allow). */
 export const MAX_NAME_BYTES = 255;
+/** Longest accepted FTP path argument, in characters. */
 export const MAX_PATH_CHARS = 4096;
 
 /** A resolved FTP path. */

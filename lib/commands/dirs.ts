@@ -34,20 +34,24 @@ export function listArgument(arg: string): ListArgument {
 /** The folder part of a LIST/NLST argument (the table's `pathOf`). */
 export const listPath = (arg: string): string => listArgument(arg).path;
 
+/** PWD: the current folder, quoted. */
 export const pwd = (s: Session): Reply => reply(257, `${quoted(s.cwd)} is the current directory.`);
 
+/** CWD (and CDUP through the table): enter a folder the user may read. */
 export function cwd(s: Session, t: Target): Reply {
   if (!t.info?.isDirectory) return replies.notADir;
   s.cwd = t.ftpPath;
   return reply(250, `Directory changed to ${t.ftpPath}.`);
 }
 
+/** MKD: make a folder that does not exist yet. */
 export async function mkd(_s: Session, t: Target): Promise<Reply> {
   if (t.info !== null) return reply(550, "Already exists.");
   await Deno.mkdir(t.realPath);
   return reply(257, `${quoted(t.ftpPath)} created.`);
 }
 
+/** RMD: remove an empty folder (hidden files count: they are not listed but are there). */
 export async function rmd(_s: Session, t: Target): Promise<Reply> {
   if (!t.info?.isDirectory) return replies.notADir;
   await Deno.remove(t.realPath);
@@ -134,6 +138,7 @@ async function selected(s: Session, t: Target, arg: ListArgument): Promise<Entry
   return entries.filter((e) => pattern.test(e.name));
 }
 
+/** LIST: `ls -l` lines over the data connection. */
 export async function list(s: Session, t: Target, arg: string): Promise<Reply | void> {
   const entries = await selected(s, t, listArgument(arg));
   if (!Array.isArray(entries)) return entries;
@@ -141,6 +146,7 @@ export async function list(s: Session, t: Target, arg: string): Promise<Reply | 
   sendLines(s, "file list", entries.map((e) => listLine(e, now)));
 }
 
+/** NLST: names only, prefixed with the folder given, as `ls` does. */
 export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | void> {
   const given = listArgument(arg);
   const entries = await selected(s, t, given);
@@ -150,6 +156,7 @@ export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | 
   sendLines(s, "name list", entries.map((e) => prefix + e.name));
 }
 
+/** MLSD (RFC 3659): machine-readable facts for each entry of a folder. */
 export async function mlsd(s: Session, t: Target): Promise<Reply | void> {
   if (!t.info?.isDirectory) return reply(501, "MLSD needs a directory.");
   const entries = await entriesOf(s, t);
@@ -157,6 +164,7 @@ export async function mlsd(s: Session, t: Target): Promise<Reply | void> {
   sendLines(s, "MLSD", entries.map((e) => mlsxLine(e, t.perms)));
 }
 
+/** MLST (RFC 3659): the facts of one entry, on the control connection. */
 export function mlst(_s: Session, t: Target): Reply {
   if (t.info === null) return replies.notFound;
   const line = mlsxLine(entryOf(t.ftpPath, t.info), t.info.isDirectory ? t.perms : t.parentPerms);

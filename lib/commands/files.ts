@@ -5,12 +5,14 @@ import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import type { Target } from "../vfs.ts";
 
+/** SIZE (RFC 3659): a file's size in bytes, 213. */
 export function size(_s: Session, t: Target): Reply {
   if (t.info === null) return replies.notFound;
   if (!t.info.isFile) return replies.notAFile;
   return reply(213, String(t.info.size));
 }
 
+/** MDTM (RFC 3659): a file's modification time, `YYYYMMDDHHMMSS` UTC. */
 export function mdtm(_s: Session, t: Target): Reply {
   if (t.info === null) return replies.notFound;
   return reply(213, ftpTimestamp(t.info.mtime ?? new Date(0)));
@@ -37,6 +39,7 @@ export async function mfmt(_s: Session, t: Target, arg: string): Promise<Reply> 
   return reply(213, `Modify=${ftpTimestamp(when)}; ${t.ftpPath}`);
 }
 
+/** DELE: remove a file; its bytes leave the usage of every limited folder above it. */
 export async function dele(s: Session, t: Target): Promise<Reply> {
   if (t.info === null) return replies.notFound;
   if (t.info.isDirectory) return replies.notAFile;
@@ -45,6 +48,7 @@ export async function dele(s: Session, t: Target): Promise<Reply> {
   return reply(250, "File deleted.");
 }
 
+/** RNFR: remember what RNTO (the next command) renames. */
 export function rnfr(s: Session, t: Target): Reply {
   if (t.info === null) return replies.notFound;
   s.renameFrom = t;

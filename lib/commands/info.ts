@@ -16,8 +16,10 @@ const FEATURES = [
   "UTF8",
 ];
 
+/** NOOP: keeps the connection alive. */
 export const noop = (): Reply => reply(200, "NOOP ok.");
 
+/** SYST: the system type clients expect; no version. */
 export const syst = (): Reply => reply(215, "UNIX Type: L8");
 
 /** FEAT (RFC 2389); the TLS verbs only when a certificate is configured. */
@@ -86,11 +88,13 @@ export function type(s: Session, arg: string): Reply {
   return reply(504, "Only TYPE A and I are supported.");
 }
 
+/** MODE: stream mode only. */
 export const mode = (_s: Session, arg: string): Reply =>
   arg.trim().toUpperCase() === "S"
     ? reply(200, "Mode set to S.")
     : reply(504, "Only stream mode is supported.");
 
+/** STRU: file structure only. */
 export const stru = (_s: Session, arg: string): Reply =>
   arg.trim().toUpperCase() === "F"
     ? reply(200, "Structure set to F.")
@@ -99,6 +103,7 @@ export const stru = (_s: Session, arg: string): Reply =>
 /** ALLO: nothing to allocate in advance; quotas are checked as bytes arrive. */
 export const allo = (): Reply => reply(202, "No storage allocation necessary.");
 
+/** SITE: no site commands are offered. */
 export function site(_s: Session, arg: string): Reply {
   if (arg.trim().toUpperCase() === "HELP" || arg === "") {
     return reply(214, "No SITE commands are offered.");

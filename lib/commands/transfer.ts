@@ -7,6 +7,7 @@ import type { Session } from "../session.ts";
 import { receiveFile } from "../upload.ts";
 import type { Target } from "../vfs.ts";
 
+/** PASV: listen for the data connection; announce an IPv4 address. */
 export function pasv(s: Session): Reply {
   const port = s.data.passive();
   if (typeof port !== "number") return port;
@@ -18,6 +19,7 @@ export function pasv(s: Session): Reply {
   return reply(227, `Entering Passive Mode (${text}).`);
 }
 
+/** EPSV (RFC 2428): listen for the data connection; announce only the port. */
 export function epsv(s: Session, arg: string): Reply {
   const a = arg.trim().toUpperCase();
   if (a === "ALL") return reply(200, "EPSV ALL ok.");
@@ -30,24 +32,28 @@ export function epsv(s: Session, arg: string): Reply {
   return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
 
+/** PORT: connect to the client for data, after the bounce check. */
 export function port(s: Session, arg: string): Reply {
   const target = parsePortArg(arg);
   if (target === null) return reply(501, "PORT needs h1,h2,h3,h4,p1,p2 with numbers 0-255.");
   return s.data.active(target) ?? reply(200, "PORT command successful.");
 }
 
+/** EPRT (RFC 2428): PORT for IPv4 and IPv6, after the bounce check. */
 export function eprt(s: Session, arg: string): Reply {
   const target = parseEprtArg(arg);
   if (target === null) return reply(522, "Bad EPRT argument; use |1|addr|port| or |2|addr|port|.");
   return s.data.active(target) ?? reply(200, "EPRT command successful.");
 }
 
+/** REST: the byte offset the next RETR (or STOR/APPE, to resume) starts at. */
 export function rest(s: Session, arg: string): Reply {
   if (!/^\d{1,15}$/.test(arg.trim())) return reply(501, "REST needs a byte offset.");
   s.restOffset = Number(arg.trim());
   return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
 }
 
+/** RETR: send a file, from the REST offset. */
 export function retr(s: Session, t: Target): Reply | void {
   const offset = s.restOffset;
   if (t.info === null) return replies.notFound;
@@ -98,9 +104,12 @@ async function store(s: Session, t: Target, appending: boolean): Promise<Reply |
   });
 }
 
+/** STOR: receive a file, new or replacing one, never tearing the old. */
 export const stor = (s: Session, t: Target) => store(s, t, false);
+/** APPE: append to a file (copy-then-append), never tearing the old. */
 export const appe = (s: Session, t: Target) => store(s, t, true);
 
+/** ABOR: stop the running transfer (426 for it, then 226), or say there was none. */
 export async function abor(s: Session): Promise<Reply> {
   const running = s.transfer;
   if (running === null) {
