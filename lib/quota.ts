@@ -38,19 +38,29 @@ export async function folderSize(folder: string): Promise<number> {
   return total;
 }
 
-/** Bytes an upload holds in every limited folder it writes under. */
+/**
+ * Bytes an upload holds in every limited folder it writes under. An upload
+ * that replaces a file is credited with that file's size: only what it writes
+ * beyond it counts, since the old copy goes when the new one lands.
+ */
 export class Reservation {
   #taken = 0;
   #open = true;
 
-  constructor(private readonly usages: Usage[]) {
+  constructor(private readonly usages: Usage[], private readonly credit = 0) {
     for (const u of usages) u.writers++;
+  }
+
+  /** The part of `taken` bytes that counts against the limits. */
+  #counted(taken: number): number {
+    return Math.max(0, taken - this.credit);
   }
 
   /** Takes `n` more bytes in every folder, or none at all when one would pass its limit. */
   take(n: number): boolean {
-    for (const u of this.usages) if (u.used + u.reserved + n > u.limit) return false;
-    for (const u of this.usages) u.reserved += n;
+    const more = this.#counted(this.#taken + n) - this.#counted(this.#taken);
+    for (const u of this.usages) if (u.used + u.reserved + more > u.limit) return false;
+    for (const u of this.usages) u.reserved += more;
     this.#taken += n;
     return true;
   }
@@ -60,7 +70,7 @@ export class Reservation {
     if (!this.#open) return;
     this.#open = false;
     for (const u of this.usages) {
-      u.reserved -= this.#taken;
+      u.reserved -= this.#counted(this.#taken);
       u.used = Math.max(0, u.used + delta);
       u.writers--;
     }
@@ -90,8 +100,11 @@ export class QuotaBook {
     return folders;
   }
 
-  /** A reservation across `folders`, or the 552 that refuses the upload. */
-  async reserve(folders: readonly string[]): Promise<Reservation | Reply> {
+  /**
+   * A reservation across `folders` (credited with `credit` bytes, the size of
+   * a file being replaced), or the 552 that refuses the upload.
+   */
+  async reserve(folders: readonly string[], credit = 0): Promise<Reservation | Reply> {
     const usages: Usage[] = [];
     for (const folder of folders) {
       const limit = await this.tree.sizeLimit(folder);
@@ -100,7 +113,7 @@ export class QuotaBook {
       }
       if (limit.kind === "limit") usages.push(await this.#usageOf(folder, limit.bytes));
     }
-    return new Reservation(usages);
+    return new Reservation(usages, credit);
   }
 
   /** Records a change the server made outside an upload (a delete, a move). */

@@ -86,7 +86,8 @@ async function store(s: Session, t: Target, appending: boolean): Promise<Reply |
   }
   const append = appending || offset > 0;
   s.startTransfer(t.ftpPath, async (io) => {
-    const quota = await s.ctx.quota.reserve(s.ctx.quota.foldersOf(t.realPath));
+    const folders = s.ctx.quota.foldersOf(t.realPath);
+    const quota = await s.ctx.quota.reserve(folders, append ? 0 : existingSize);
     if (!(quota instanceof Reservation)) return quota;
     const result = await receiveFile(io, { target: t.realPath, append, existingSize, quota });
     switch (result.kind) {

@@ -442,3 +442,20 @@ print(json.dumps(out))
   assert.match(w.up, /^226/);
   assert.equal(await Deno.readTextFile(join(tree, "new.txt")), "n");
 });
+
+Deno.test("quotas: replacing a file near the limit is fine when the result fits", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "100", "u/f.bin": "x".repeat(80) });
+  await using srv = await startServer(root);
+  const r = await ftplib<Out>(
+    srv.port,
+    `
+ftp = connect("u", "x")
+out = {"fits": attempt(ftp.storbinary, "STOR f.bin", io.BytesIO(b"y" * 90))}
+out["too_big"] = attempt(ftp.storbinary, "STOR f.bin", io.BytesIO(b"z" * 101))
+out["new"] = attempt(ftp.storbinary, "STOR g.bin", io.BytesIO(b"g" * 11))
+print(json.dumps(out))
+`,
+  );
+  assert.deepEqual(codes(r), { fits: "226", too_big: "552", new: "552" });
+  assert.equal(await Deno.readTextFile(join(root, "u/f.bin")), "y".repeat(90));
+});

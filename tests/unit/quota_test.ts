@@ -4,8 +4,8 @@ import { folderSize, QuotaBook, Reservation } from "../../lib/quota.ts";
 import { TreeConfig } from "../../lib/tree.ts";
 import { makeTree, writeTree } from "../support/server.ts";
 
-async function reserve(book: QuotaBook, folders: string[]): Promise<Reservation> {
-  const r = await book.reserve(folders);
+async function reserve(book: QuotaBook, folders: string[], credit = 0): Promise<Reservation> {
+  const r = await book.reserve(folders, credit);
   if (!(r instanceof Reservation)) throw new Error(`refused: ${r.lines[0]}`);
   return r;
 }
@@ -79,6 +79,24 @@ Deno.test("quota book: a broken size file refuses with 552", async () => {
   try {
     const r = await book.reserve([join(root, "u")]);
     assert.ok(!(r instanceof Reservation) && r.code === 552);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("quota book: replacing a file counts only what the new copy adds", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "100", "u/f.bin": "x".repeat(80) });
+  const u = join(root, "u");
+  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  try {
+    const same = await reserve(book, [u], 80);
+    assert.equal(same.take(90), true, "80 - 80 + 90 <= 100");
+    assert.equal(same.take(11), false, "80 - 80 + 101 > 100");
+    same.settle(90 - 80);
+    const other = await reserve(book, [u]);
+    assert.equal(other.take(10), true, "90 stored + 10");
+    assert.equal(other.take(1), false);
+    other.settle(0);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
