@@ -1,8 +1,10 @@
 /**
  * `make bench`: xxftp against peer servers measured in the same run, on
  * loopback. Prints download and upload throughput, the time to list 10,000
- * entries, and memory with 100 logged-in sessions, each as a ratio to peers.
- * Peers that are not installed (pyftpdlib, vsftpd) are reported as missing.
+ * entries, the time per download of a small file, download throughput over
+ * FTPS (every peer gets the same self-signed certificate), and memory with
+ * 100 logged-in sessions, each as a ratio to the peers. Peers that are not
+ * installed (pyftpdlib, vsftpd) are reported as skipped.
  */
 import { join } from "node:path";
 
@@ -12,9 +14,16 @@ const ENTRIES = 10_000;
 const SESSIONS = 100;
 const SMALL_FILES = 200;
 
+/** A certificate every peer presents for the FTPS figure (self-signed, for localhost). */
+interface Cert {
+  cert: string;
+  key: string;
+  pem: string;
+}
+
 interface Peer {
   name: string;
-  start(root: string, port: number): Deno.ChildProcess | null;
+  start(root: string, port: number, cert: Cert | null): Deno.ChildProcess | null;
   /** Whether anonymous uploads work on this peer as configured here. */
   uploads: boolean;
 }
@@ -29,12 +38,13 @@ const peers: Peer[] = [
   {
     name: "xxftp",
     uploads: true,
-    start: (root, port) =>
+    start: (root, port, cert) =>
       new Deno.Command(Deno.execPath(), {
         args: [
           "run",
           "--allow-net",
-          `--allow-read=${root},${LIB}`, // as make serve: the server runs in the narrowed Worker
+          // as make serve: the server runs in the narrowed Worker
+          `--allow-read=${[root, LIB, ...(cert ? [cert.cert, cert.key] : [])].join(",")}`,
           `--allow-write=${root}`,
           MAIN,
           "serve",
@@ -43,6 +53,7 @@ const peers: Peer[] = [
           String(port),
           "--max-per-ip",
           "1000",
+          ...(cert ? ["--tls-cert", cert.cert, "--tls-key", cert.key] : []),
         ],
         stdout: "null",
         stderr: "null",
@@ -51,29 +62,34 @@ const peers: Peer[] = [
   {
     name: "pyftpdlib",
     uploads: false,
-    start: (root, port) =>
-      new Deno.Command("/usr/bin/python3", { args: ["-c", "import pyftpdlib"], stderr: "null" })
-          .outputSync().success
-        ? new Deno.Command("/usr/bin/python3", {
-          args: [
-            "-m",
-            "pyftpdlib",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            String(port),
-            "-d",
-            join(root, "anonymous"),
-          ],
-          stdout: "null",
-          stderr: "null",
-        }).spawn()
-        : null,
+    start(root, port, cert) {
+      const python = "/usr/bin/python3";
+      const ok = new Deno.Command(python, { args: ["-c", "import pyftpdlib"], stderr: "null" })
+        .outputSync().success;
+      if (!ok) return null;
+      const script = `
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.servers import FTPServer
+from pyftpdlib import handlers
+authorizer = DummyAuthorizer()
+authorizer.add_anonymous(sys.argv[2])
+handler = handlers.FTPHandler
+if len(sys.argv) > 3:
+    handler = handlers.TLS_FTPHandler
+    handler.certfile, handler.keyfile = sys.argv[3], sys.argv[4]
+handler.authorizer = authorizer
+FTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+`;
+      const args = ["-c", script, String(port), join(root, "anonymous")];
+      if (cert) args.push(cert.cert, cert.key);
+      return new Deno.Command(python, { args, stdout: "null", stderr: "null" }).spawn();
+    },
   },
   {
     name: "vsftpd",
     uploads: false,
-    start(root, port) {
+    start(root, port, cert) {
       if (!which("vsftpd")) return null;
       const conf = join(root, "vsftpd.conf");
       Deno.writeTextFileSync(
@@ -91,6 +107,15 @@ const peers: Peer[] = [
           "max_clients=5000",
           "max_per_ip=5000",
           "secure_chroot_dir=/var/run/vsftpd/empty",
+          ...(cert
+            ? [
+              "ssl_enable=YES",
+              "allow_anon_ssl=YES",
+              "require_ssl_reuse=NO",
+              `rsa_cert_file=${cert.cert}`,
+              `rsa_private_key_file=${cert.key}`,
+            ]
+            : []),
         ].join("\n") + "\n",
       );
       return new Deno.Command("vsftpd", { args: [conf], stdout: "null", stderr: "null" }).spawn();
@@ -101,11 +126,23 @@ const peers: Peer[] = [
 /** A minimal measuring client: control lines and a reused 4 MiB data buffer. */
 class Client {
   #buf = "";
-  private constructor(private conn: Deno.TcpConn) {}
+  /** The certificate to trust once AUTH TLS has been done (data connections then use TLS too). */
+  #tls: Cert | null = null;
+  private constructor(private conn: Deno.Conn) {}
   static async open(port: number): Promise<Client> {
     const c = new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
     await c.reply();
     return c;
+  }
+  /** AUTH TLS, PBSZ 0, PROT P: control and data connections in TLS from here on. */
+  async secure(cert: Cert) {
+    const r = await this.cmd("AUTH TLS");
+    if (!r.startsWith("234")) throw new Error(`AUTH TLS refused: ${r}`);
+    this.conn = await Deno.startTls(this.conn as Deno.TcpConn, {
+      hostname: "localhost",
+      caCerts: [cert.pem],
+    });
+    this.#tls = cert;
   }
   async reply(): Promise<string> {
     const chunk = new Uint8Array(4096);
@@ -130,11 +167,17 @@ class Client {
     await this.cmd("USER anonymous");
     await this.cmd("PASS bench@");
     await this.cmd("TYPE I");
+    if (this.#tls) {
+      await this.cmd("PBSZ 0");
+      await this.cmd("PROT P");
+    }
   }
-  async data(): Promise<Deno.TcpConn> {
+  async data(): Promise<Deno.Conn> {
     const r = await this.cmd("EPSV");
     const port = Number(/\|\|\|(\d+)\|/.exec(r)?.[1]);
-    return await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    if (this.#tls === null) return conn;
+    return Deno.startTls(conn, { hostname: "localhost", caCerts: [this.#tls.pem] });
   }
   close() {
     this.conn.close();
@@ -146,11 +189,13 @@ const BUF = new Uint8Array(4 << 20);
 async function download(c: Client, name: string): Promise<number> {
   const d = await c.data();
   const t0 = performance.now();
-  await c.cmd(`RETR ${name}`);
+  // Read while waiting for 150: some servers (vsftpd) finish the data TLS handshake first.
+  const opened = c.cmd(`RETR ${name}`);
   let bytes = 0;
   for (let n = await d.read(BUF); n !== null; n = await d.read(BUF)) bytes += n;
+  d.close(); // vsftpd waits for the TLS close before its 226
+  await opened;
   await c.reply();
-  d.close();
   return bytes / ((performance.now() - t0) / 1000);
 }
 
@@ -234,15 +279,48 @@ type Row = {
   up: number | null;
   list: number;
   small: number;
+  /** Download speed over FTPS (PROT P), or null without a certificate. */
+  tls: number | null;
   rss: number;
   perSession: number;
 };
+/** A self-signed certificate for localhost, or null (no FTPS figure) when openssl is missing. */
+function makeCert(dir: string): Cert | null {
+  if (!which("openssl")) return null;
+  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
+  const made = new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE", // rustls refuses a CA certificate as the server's own
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  return made.success ? { cert, key, pem: Deno.readTextFileSync(cert) } : null;
+}
+
+const cert = makeCert(root);
 const results = new Map<string, Row | null>();
 let port = 23000 + Math.floor(Math.random() * 1000);
 try {
   for (const peer of peers) {
     port++;
-    const child = peer.start(root, port);
+    const child = peer.start(root, port, cert);
     if (child === null) {
       results.set(peer.name, null);
       continue;
@@ -275,11 +353,21 @@ try {
       for (let i = 0; i < RUNS; i++) listMs = Math.min(listMs, await list(c));
       const small = await smallFiles(c);
       c.close();
+      let tls: number | null = null;
+      if (cert) {
+        const t = await Client.open(port);
+        await t.secure(cert);
+        await t.login();
+        tls = 0;
+        for (let i = 0; i < RUNS; i++) tls = Math.max(tls, await download(t, "big.bin"));
+        t.close();
+      }
       results.set(peer.name, {
         down,
         up,
         list: listMs,
         small,
+        tls,
         rss,
         perSession: (rss - rssFresh) / SESSIONS,
       });
@@ -309,6 +397,9 @@ for (const [name, r] of results) {
       (r.up === null ? "" : `  STOR ${gbs(r.up)}`) +
       `  LIST ${r.list.toFixed(0)} ms${ratio(r.list, ours.list)}` +
       `  small RETR ${r.small.toFixed(2)} ms${ratio(r.small, ours.small)}` +
+      (r.tls === null || ours.tls === null
+        ? ""
+        : `  FTPS RETR ${gbs(r.tls)}${ratio(ours.tls, r.tls)}`) +
       (Number.isNaN(r.rss)
         ? "  RSS n/a (forks per session)"
         : `  RSS ${(r.rss / 1024).toFixed(0)} MiB${ratio(ours.rss, r.rss)}, ` +
@@ -316,5 +407,5 @@ for (const [name, r] of results) {
   );
 }
 console.log(
-  "  ratios: RETR xxftp/peer (higher is better); LIST and small RETR peer/xxftp (higher is better); RSS xxftp/peer (lower is better)",
+  "  ratios: RETR and FTPS RETR xxftp/peer (higher is better); LIST and small RETR peer/xxftp (higher is better); RSS xxftp/peer (lower is better)",
 );
