@@ -187,3 +187,32 @@ Deno.test("FTPS flags: missing or bad certificate files are usage errors", async
     await Deno.remove(t.root, { recursive: true });
   }
 });
+
+Deno.test("FTPS: garbage instead of a TLS handshake costs that connection only", async () => {
+  const t = await tlsTree();
+  try {
+    await using srv = await startServer(t.root, {
+      args: ["--tls-cert", t.cert, "--tls-key", t.key],
+      denoFlags: tlsFlags(t),
+    });
+    for (let i = 0; i < 5; i++) {
+      const [c] = await RawClient.open(srv.port);
+      assert.equal((await c.cmd("AUTH TLS")).code, 234);
+      await c.send(randomBytes(2000));
+      assert.equal((await c.reply(5000)).code, 0, "the connection is closed");
+      c.close();
+    }
+    await srv.waitFor("TLS handshake failed");
+    const r = await run("curl", [
+      "-sS",
+      "--ssl-reqd",
+      "-k",
+      "-u",
+      "bob:secret",
+      `ftp://127.0.0.1:${srv.port}/hello.txt`,
+    ]);
+    assert.equal(r.stdout, "hello over tls", r.stderr);
+  } finally {
+    await Deno.remove(t.certs, { recursive: true });
+  }
+});
