@@ -122,8 +122,10 @@ export async function startServer(
     ctx.guard.prune(now);
   }, SWEEP_MS);
 
+  /** Answers a connection that may not become a session, and closes it. */
   const refuse = (conn: Deno.TcpConn, r: Reply) => {
     const stream = connStream(conn);
+    if (ctx.tls?.implicit) return stream.close(); // a TLS client cannot read a clear-text reply
     stream.write(new TextEncoder().encode(formatReply(r))).catch(() => {}).finally(() =>
       stream.close()
     );
