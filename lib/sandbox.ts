@@ -31,6 +31,20 @@ function mayReadWorkerCode(): boolean {
   return Deno.permissions.querySync({ name: "read", path: lib }).state === "granted";
 }
 
+/** The server Worker's permissions: read/write on `paths`, the network, nothing else. */
+export function workerPermissions(paths: string[]): Deno.PermissionOptionsObject {
+  return {
+    read: paths,
+    write: paths,
+    net: true,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+}
+
 /** An error from inside the sandbox, carrying the original error's name. */
 export class ServerStartError extends Error {
   constructor(readonly kind: string, message: string) {
@@ -53,18 +67,7 @@ export async function startSandboxed(
   const paths = [options.root, ...options.allowOutside];
   const worker = new Worker(WORKER_URL, {
     type: "module",
-    deno: {
-      permissions: {
-        read: paths,
-        write: paths,
-        net: true,
-        env: false,
-        run: false,
-        ffi: false,
-        sys: false,
-        import: false,
-      },
-    },
+    deno: { permissions: workerPermissions(paths) },
   });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;

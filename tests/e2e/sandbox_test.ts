@@ -1,27 +1,20 @@
 /** The two walls: Deno's permissions stop what the path module lets through, and links are resolved. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { workerPermissions } from "../../lib/sandbox.ts";
 import type { ServerOptions } from "../../lib/server.ts";
 import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
 
-/** Starts the leaky server in a Worker; `narrow` gives it only the root and the network. */
+/**
+ * Starts the leaky server in a Worker; `narrow` gives it the permissions the
+ * real server's Worker gets (lib/sandbox.ts), else everything this test has.
+ */
 async function leakyServer(root: string, narrow: boolean) {
   const worker = new Worker(new URL("../support/leaky_worker.ts", import.meta.url), {
     type: "module",
     deno: {
-      permissions: narrow
-        ? {
-          read: [root],
-          write: [root],
-          net: true,
-          env: false,
-          run: false,
-          ffi: false,
-          sys: false,
-          import: false,
-        }
-        : "inherit",
+      permissions: narrow ? workerPermissions([root]) : "inherit",
     },
   });
   const options: ServerOptions = {
@@ -49,6 +42,12 @@ async function leakyServer(root: string, narrow: boolean) {
   });
   return {
     port,
+    /** What the Worker may do beyond files: environment, programs, more permissions. */
+    probe: () =>
+      new Promise<Record<string, string>>((resolve) => {
+        worker.onmessage = (e) => resolve(e.data as Record<string, string>);
+        worker.postMessage("probe");
+      }),
     async stop() {
       await new Promise((resolve) => {
         worker.onmessage = resolve;
@@ -78,9 +77,14 @@ Deno.test("second wall: with containment switched off, Deno's sandbox alone refu
   const script = ATTACK.replace("sys.argv[2]", JSON.stringify(secretPath.slice(1)));
   try {
     const sandboxed = await leakyServer(root, true);
-    const refused = await ftplib<Record<string, string>>(sandboxed.port, script).finally(() =>
-      sandboxed.stop()
-    );
+    const refused = await ftplib<Record<string, string>>(sandboxed.port, script);
+    const probed = await sandboxed.probe().finally(() => sandboxed.stop());
+    assert.deepEqual(probed, {
+      env: "NotCapable",
+      run: "NotCapable",
+      request: "denied",
+      readOutside: "NotCapable",
+    });
     assert.equal(Object.keys(refused).length, 2);
     for (const v of Object.values(refused)) assert.match(v, /^550 Permission denied\.\|$/);
 

@@ -20,11 +20,35 @@ const passThrough: Confinement = {
 
 const scope = self as unknown as {
   postMessage(m: unknown): void;
-  onmessage: ((e: MessageEvent<ServerOptions | "stop">) => void) | null;
+  onmessage: ((e: MessageEvent<ServerOptions | "stop" | "probe">) => void) | null;
 };
 let stop: (() => Promise<void>) | null = null;
 
+/** The name of the error `f` throws, or "allowed". */
+async function attempt(f: () => unknown): Promise<string> {
+  try {
+    await f();
+    return "allowed";
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+/** What this Worker may do beyond its files: read the environment, run programs, ask for more. */
+async function probe(): Promise<Record<string, string>> {
+  return {
+    env: await attempt(() => Deno.env.get("HOME")),
+    run: await attempt(() => new Deno.Command("true").output()),
+    request: (await Deno.permissions.request({ name: "read" })).state,
+    readOutside: await attempt(() => Deno.readTextFile("/etc/hostname")),
+  };
+}
+
 scope.onmessage = async (e) => {
+  if (e.data === "probe") {
+    scope.postMessage(await probe());
+    return;
+  }
   if (e.data === "stop") {
     await stop?.();
     scope.postMessage("stopped");
