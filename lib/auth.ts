@@ -37,7 +37,7 @@ export type StoredKind = "md5" | "scrypt" | "invalid";
 
 /** What kind of stored password a line is. */
 export function storedKind(stored: string): StoredKind {
-  if (/^[0-9a-f]{32}$/.test(stored)) return "md5";
+  if (/^[0-9a-fA-F]{32}$/.test(stored)) return "md5"; // the original wrote lowercase; accept either
   if (parseScrypt(stored) !== null) return "scrypt";
   return "invalid";
 }
@@ -86,7 +86,8 @@ export async function verifyPassword(stored: string | null, password: string): P
   if (kind === "scrypt") return timingSafeEqual(key, s.key);
   if (kind === "md5" && stored !== null) {
     const given = createHash("md5").update(password).digest("hex");
-    return timingSafeEqual(new TextEncoder().encode(given), new TextEncoder().encode(stored));
+    const want = stored.toLowerCase();
+    return timingSafeEqual(new TextEncoder().encode(given), new TextEncoder().encode(want));
   }
   return false;
 }

@@ -203,6 +203,7 @@ Deno.test("passwords: scrypt lines, legacy MD5, anything else never matches", as
   assert.equal(storedKind(md5), "md5");
   assert.equal(await verifyPassword(md5, "secret"), true);
   assert.equal(await verifyPassword(md5, "Secret"), false);
+  assert.equal(await verifyPassword(md5.toUpperCase(), "secret"), true, "upper-case hex too");
   assert.equal(await verifyPassword(null, "anything"), false);
   assert.equal(await verifyPassword("!unreadable", ""), false);
   assert.equal(await verifyPassword("", ""), false);
