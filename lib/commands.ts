@@ -78,6 +78,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["PBSZ", plain(false, "required", auth.pbsz, "PBSZ 0")],
   ["PROT", plain(false, "required", auth.prot, "PROT C | P")],
   ["NOOP", plain(false, "none", info.noop, "NOOP")],
+  ["CLNT", plain(false, "optional", info.clnt, "CLNT <client name>")],
   ["SYST", plain(false, "none", info.syst, "SYST")],
   ["FEAT", plain(false, "none", info.feat, "FEAT")],
   ["OPTS", plain(false, "required", info.opts, "OPTS UTF8 ON")],

@@ -19,6 +19,9 @@ const FEATURES = [
 /** NOOP: keeps the connection alive. */
 export const noop = (): Reply => reply(200, "NOOP ok.");
 
+/** CLNT: some clients announce themselves; noted, nothing more. */
+export const clnt = (): Reply => reply(200, "Noted.");
+
 /** SYST: the system type clients expect; no version. */
 export const syst = (): Reply => reply(215, "UNIX Type: L8");
 

@@ -61,7 +61,7 @@ Deno.test("every verb of the original, with RFC 959 replies", async () => {
     `
 ftp = connect("bob", "secret")
 out = {}
-for cmd in ["NOOP", "SYST", "TYPE I", "TYPE A", "TYPE X", "MODE S", "STRU F", "OPTS UTF8 ON", "FEAT", "HELP", "HELP RETR", "ALLO 10", "SITE HELP", "STAT", "FOO", "REIN", "CWD"]:
+for cmd in ["NOOP", "SYST", "TYPE I", "TYPE A", "TYPE X", "MODE S", "STRU F", "OPTS UTF8 ON", "FEAT", "HELP", "HELP RETR", "ALLO 10", "SITE HELP", "STAT", "FOO", "REIN", "CWD", "CLNT lftp"]:
     out[cmd] = attempt(ftp.sendcmd, cmd)
 out["mkd"] = ftp.sendcmd("MKD new dir")
 out["xmkd"] = ftp.sendcmd("XMKD other")
@@ -134,6 +134,7 @@ print(json.dumps(out))
   starts("STAT", "211");
   starts("FOO", "500");
   starts("REIN", "502");
+  starts("CLNT lftp", "200");
   starts("mkd", '257 "/new dir" created');
   starts("xmkd", "257");
   starts("mkd_again", "550");
