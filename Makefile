@@ -1,7 +1,8 @@
 # xxftp — every target installs a pinned Deno first when `deno` is not on PATH.
 DENO_VERSION := 2.9.6
 TOOLS := .tools
-DENO := $(or $(shell command -v deno 2>/dev/null),$(TOOLS)/deno/deno)
+# A deno 2.x on PATH is used as it is; otherwise the pinned one is installed into $(TOOLS).
+DENO := $(or $(shell deno --version 2>/dev/null | grep -q '^deno 2\.' && command -v deno),$(TOOLS)/deno/deno)
 ROOT ?= home
 PORT ?= 2121
 # Reading lib/ lets main.ts start the server in a Worker narrowed to $(ROOT): two walls.
