@@ -43,11 +43,13 @@ Deno.test("passive theft: a data connection from another address is dropped; the
   try {
     await c.login();
     const port = await epsvPort(c);
-    const thief = run("python3", [
-      "-c",
-      `
+    const thief = new Deno.Command("python3", {
+      args: [
+        "-c",
+        `
 import socket, sys
 s = socket.create_connection(("127.0.0.1", ${port}), timeout=10, source_address=("127.0.0.2", 0))
+print("connected", flush=True)
 got = b""
 try:
     while True:
@@ -56,17 +58,23 @@ try:
         got += b
 except OSError:
     pass
-print(repr(got))
+print(repr(got), flush=True)
 `,
-    ]);
-    // Let the thief's connection land first, in the listener's queue.
-    await new Promise((r) => setTimeout(r, 300));
+      ],
+      stdout: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).spawn();
+    const lines = thief.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    // The thief's connection lands first, in the listener's queue.
+    assert.equal((await lines.read()).value?.trim(), "connected");
     const data = await Deno.connect({ hostname: "127.0.0.1", port });
     assert.equal((await c.cmd("RETR f.txt")).code, 150);
     assert.equal(new TextDecoder().decode(await readAll(data)), "the data");
     assert.equal((await c.reply()).code, 226);
-    const stolen = await thief;
-    assert.equal(stolen.stdout.trim(), "b''", "the thief got nothing");
+    let rest = "";
+    for (let r = await lines.read(); !r.done; r = await lines.read()) rest += r.value;
+    await thief.status;
+    assert.equal(rest.trim(), "b''", "the thief got nothing");
   } finally {
     c.close();
   }
@@ -86,11 +94,15 @@ Deno.test("data-wait limit: a data connection that never comes gives 425 and fre
       Deno.errors.ConnectionRefused,
     );
     const unused = await epsvPort(c); // PASV and then nothing: the listener is reaped too
-    await new Promise((r) => setTimeout(r, 1500));
-    await assert.rejects(
-      Deno.connect({ hostname: "127.0.0.1", port: unused }),
-      Deno.errors.ConnectionRefused,
-    );
+    let reaped = false;
+    for (let i = 0; i < 100 && !reaped; i++) { // up to 10 s for a 1 s limit
+      await new Promise((r) => setTimeout(r, 100));
+      reaped = await Deno.connect({ hostname: "127.0.0.1", port: unused }).then(
+        (conn) => (conn.close(), false),
+        (err) => err instanceof Deno.errors.ConnectionRefused,
+      );
+    }
+    assert.ok(reaped, "the unused passive port is closed");
     assert.equal((await c.cmd("NOOP")).code, 200);
   } finally {
     c.close();
@@ -418,13 +430,11 @@ ftp.storbinary("STOR keep.bin", Endless())
     reader.releaseLock();
     await child.stdout.cancel().catch(() => {});
   }
-  await new Promise((r) => setTimeout(r, 500));
+  // The server notices the dead connections and removes their temporaries (within moments).
+  const names = () => [...Deno.readDirSync(join(root, "u"))].map((e) => e.name);
+  for (let i = 0; i < 100 && names().length > 1; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(names(), ["keep.bin"], "no temporary left");
   assert.equal(await Deno.readTextFile(join(root, "u/keep.bin")), "original content");
-  assert.deepEqual(
-    [...Deno.readDirSync(join(root, "u"))].map((e) => e.name),
-    ["keep.bin"],
-    "no temporary left",
-  );
 });
 
 Deno.test("stale temporaries from a crash are removed at start and never listed", async () => {
