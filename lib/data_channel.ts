@@ -91,6 +91,8 @@ export interface DataOptions {
   publicHost: string | null;
 }
 
+const EPSV_ONLY = reply(503, "EPSV ALL is in effect: use EPSV.");
+
 type Plan =
   | { kind: "none" }
   | { kind: "passive"; listener: Deno.TcpListener; expiry: ReturnType<typeof setTimeout> }
@@ -99,6 +101,8 @@ type Plan =
 /** One session's data-connection state: at most one plan at a time. */
 export class DataChannel {
   #plan: Plan = { kind: "none" };
+  /** After EPSV ALL (RFC 2428 §4) only EPSV may set up data connections. */
+  #epsvOnly = false;
 
   constructor(
     private readonly clientHost: string,
@@ -106,8 +110,14 @@ export class DataChannel {
     private readonly opts: DataOptions,
   ) {}
 
-  /** Opens a passive listener; resolves to the port clients should connect to. */
-  passive(): number | Reply {
+  /** From now on only EPSV may set up data connections (EPSV ALL). */
+  epsvOnly(): void {
+    this.#epsvOnly = true;
+  }
+
+  /** Opens a passive listener (for EPSV when `extended`); returns the port clients should use. */
+  passive(extended: boolean): number | Reply {
+    if (this.#epsvOnly && !extended) return EPSV_ONLY;
     this.close();
     let listener: Deno.TcpListener | null = null;
     const range = this.opts.passivePorts;
@@ -137,6 +147,7 @@ export class DataChannel {
 
   /** Records an active-mode target after the bounce check. */
   active(target: HostPort): Reply | null {
+    if (this.#epsvOnly) return EPSV_ONLY;
     const refusal = checkActiveTarget(target, this.clientHost);
     if (refusal) return refusal;
     this.close();

@@ -9,7 +9,7 @@ import type { Target } from "../vfs.ts";
 
 /** PASV: listen for the data connection; announce an IPv4 address. */
 export function pasv(s: Session): Reply {
-  const port = s.data.passive();
+  const port = s.data.passive(false);
   if (typeof port !== "number") return port;
   const text = formatPasv(s.data.announcedHost(), port);
   if (text === null) {
@@ -22,12 +22,15 @@ export function pasv(s: Session): Reply {
 /** EPSV (RFC 2428): listen for the data connection; announce only the port. */
 export function epsv(s: Session, arg: string): Reply {
   const a = arg.trim().toUpperCase();
-  if (a === "ALL") return reply(200, "EPSV ALL ok.");
+  if (a === "ALL") {
+    s.data.epsvOnly();
+    return reply(200, "EPSV ALL ok: only EPSV from now on.");
+  }
   const family = s.localHost.includes(":") && !s.localHost.startsWith("::ffff:") ? "2" : "1";
   if (a !== "" && a !== family) {
     return reply(522, `Network protocol not supported, use (${family}).`);
   }
-  const port = s.data.passive();
+  const port = s.data.passive(true);
   if (typeof port !== "number") return port;
   return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }

@@ -24,10 +24,12 @@ Deno.test("FTP bounce: PORT/EPRT to another address or a low port is refused", a
       ["EPSV 2", 522],
       ["EPSV 3", 522],
       ["EPSV ALL", 200],
+      ["PORT 127,0,0,1,39,16", 503],
+      ["EPRT |1|127.0.0.1|10000|", 503],
+      ["PASV", 503],
     ];
     for (const [cmd, code] of rows) assert.equal((await c.cmd(cmd)).code, code, cmd);
-    // After a refused PORT nothing is planned: a transfer asks for PORT/PASV first.
-    await c.cmd("PORT 127,0,0,2,39,16");
+    // After refusals nothing is planned: a transfer asks for a data connection first.
     await c.cmd("ABOR");
     assert.equal((await c.cmd("RETR f.txt")).code, 150);
     assert.equal((await c.reply()).code, 425);
