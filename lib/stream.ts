@@ -24,7 +24,7 @@ export function connStream(conn: Deno.TcpConn): ByteStream {
   return {
     read: (buf) => conn.read(buf),
     async write(data) {
-      let off = 0;
+      let off = await conn.write(data); // whole, usually: a view only for a short write
       while (off < data.length) off += await conn.write(data.subarray(off));
     },
     close() {

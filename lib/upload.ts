@@ -77,7 +77,7 @@ async function writeTemp(io: TransferIo, temp: string, plan: UploadPlan): Promis
     const n = await io.data.read(buffer);
     if (n === null) return { kind: "done", bytes: transfer.bytes - start };
     if (!plan.quota.take(n)) return { kind: "quota" };
-    let off = 0;
+    let off = await file.write(n === buffer.length ? buffer : buffer.subarray(0, n));
     while (off < n) off += await file.write(buffer.subarray(off, n));
     transfer.bytes += n;
   }

@@ -68,7 +68,7 @@ export function retr(s: Session, t: Target): Reply | void {
       using file = await Deno.open(t.realPath, { read: true });
       if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
       for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-        await data.write(buffer.subarray(0, n));
+        await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
         transfer.bytes += n;
       }
       s.log(`sent ${t.ftpPath} (${transfer.bytes} bytes)`);
