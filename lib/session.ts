@@ -17,6 +17,9 @@ import type { Target, Vfs } from "./vfs.ts";
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
 const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 
+/** How long a closing session waits for its last reply to be taken. */
+const LAST_REPLY_MS = 2000;
+
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
 
@@ -52,6 +55,7 @@ export class Session {
   readonly connectedAt = Date.now();
   lastActivity = Date.now();
   transfer: Transfer | null = null;
+  #closing = false;
   #closed = false;
   #commandsBeforeLogin = 0;
   #sending: Promise<void> = Promise.resolve();
@@ -96,10 +100,19 @@ export class Session {
     return this.#sending;
   }
 
-  /** Sends a last reply (if any) and closes everything the session owns. */
+  /**
+   * Sends a last reply (if any) and closes everything the session owns. A
+   * client that does not read gets `LAST_REPLY_MS` for that reply, no more.
+   */
   async close(last?: Reply): Promise<void> {
-    if (this.#closed) return;
-    if (last) await this.send(last);
+    if (this.#closing) return;
+    this.#closing = true;
+    if (last) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<void>((r) => timer = setTimeout(r, LAST_REPLY_MS));
+      await Promise.race([this.send(last), gaveUp]);
+      clearTimeout(timer);
+    }
     this.#closed = true;
     this.transfer?.abort.abort();
     this.data.close();

@@ -626,3 +626,30 @@ Deno.test("active mode to a port nobody listens on: 425, and the session goes on
     c.close();
   }
 });
+
+Deno.test("a client that never reads its replies still loses its slot after the idle limit", async () => {
+  const root = await makeTree({ "anonymous/f.txt": "f" });
+  await using srv = await startServer(root, {
+    args: ["--idle-timeout", "1", "--max-connections", "1"],
+  });
+  const [hog] = await RawClient.open(srv.port);
+  await hog.login();
+  const noops = new TextEncoder().encode("NOOP\r\n".repeat(50_000));
+  // Fill both directions until the server blocks on its replies (bounded: 40 rounds).
+  for (let i = 0; i < 40; i++) {
+    const sent = await Promise.race([
+      hog.send(noops).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+    ]);
+    if (!sent) break;
+  }
+  let greeting = 0;
+  for (let i = 0; i < 100 && greeting !== 220; i++) { // up to 10 s; idle 1 s + 2 s for a last reply
+    await new Promise((r) => setTimeout(r, 100));
+    const [other, hello] = await RawClient.open(srv.port);
+    other.close();
+    greeting = hello.code;
+  }
+  hog.close();
+  assert.equal(greeting, 220, "the hog's slot was freed");
+});
