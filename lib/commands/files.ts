@@ -3,7 +3,7 @@ import { ftpTimestamp } from "../listing.ts";
 import { folderSize, Reservation } from "../quota.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import type { Target } from "../vfs.ts";
+import { isInside, type Target } from "../vfs.ts";
 
 /** SIZE (RFC 3659): a file's size in bytes, 213. */
 export function size(_s: Session, t: Target): Reply {
@@ -62,6 +62,9 @@ export async function rnto(s: Session, to: Target): Promise<Reply> {
   if (from === null) return replies.badSequence;
   if (from.info === null) return replies.notFound;
   if (to.info?.isDirectory) return reply(553, "A directory of that name exists.");
+  if (from.info.isDirectory && isInside(from.realPath, to.realPath)) {
+    return reply(553, "A folder cannot move into itself.");
+  }
   const fromFolders = s.ctx.quota.foldersOf(from.realPath);
   const toFolders = s.ctx.quota.foldersOf(to.realPath);
   const leaving = fromFolders.filter((f) => !toFolders.includes(f));

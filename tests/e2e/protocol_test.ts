@@ -94,6 +94,7 @@ out["rnto_first"] = attempt(ftp.sendcmd, "RNTO x")
 out["rnfr"] = ftp.sendcmd("RNFR docs/b.txt")
 out["rnto"] = ftp.sendcmd("RNTO docs/c.txt")
 out["rnfr_missing"] = attempt(ftp.sendcmd, "RNFR docs/b.txt")
+out["rnto_inside"] = [ftp.sendcmd("RNFR docs"), attempt(ftp.sendcmd, "RNTO docs/inner")]
 out["rnfr_then_noop"] = [ftp.sendcmd("RNFR docs/c.txt"), ftp.sendcmd("NOOP"), attempt(ftp.sendcmd, "RNTO docs/d.txt")]
 out["dele"] = ftp.sendcmd("DELE docs/c.txt")
 out["dele_dir"] = attempt(ftp.sendcmd, "DELE docs")
@@ -170,6 +171,7 @@ print(json.dumps(out))
   starts("rnto", "250");
   starts("rnfr_missing", "550");
   assert.deepEqual((r.rnfr_then_noop as string[]).map((x) => x.slice(0, 3)), ["350", "200", "503"]);
+  assert.deepEqual((r.rnto_inside as string[]).map((x) => x.slice(0, 3)), ["350", "553"]);
   starts("dele", "250");
   starts("dele_dir", "550");
   starts("rmd_full", "550");
