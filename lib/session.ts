@@ -184,6 +184,7 @@ export class Session {
       return replies.denied;
     }
     if (err instanceof Deno.errors.NotFound) return replies.notFound;
+    if (err instanceof Deno.errors.FilesystemLoop) return replies.notFound; // a link cycle leads nowhere
     if (err instanceof Deno.errors.AlreadyExists) return reply(550, "Already exists.");
     if (err instanceof Deno.errors.NotADirectory) return replies.notADir;
     if (err instanceof Deno.errors.IsADirectory) return replies.notAFile;

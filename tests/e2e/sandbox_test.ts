@@ -107,6 +107,8 @@ Deno.test("symlinks: links out of the tree are not listed or followed, links ins
   await Deno.symlink(join(outside, "secret.txt"), join(root, "u/outfile"));
   await Deno.symlink(join(root, "u/real.txt"), join(root, "u/sub/inlink"));
   await Deno.symlink(join(root, "u/sub"), join(root, "u/insub"));
+  await Deno.symlink(join(root, "u/loop2"), join(root, "u/loop1")); // a cycle
+  await Deno.symlink(join(root, "u/loop1"), join(root, "u/loop2"));
   try {
     // The flags `make serve` uses: the process may read lib/, so the server runs in a Worker
     // narrowed to the root; for links, only the path module can hold.
@@ -128,6 +130,8 @@ out["stor_file"] = attempt(ftp.storbinary, "STOR outfile", io.BytesIO(b"x"))
 out["list_dir"] = attempt(ftp.retrlines, "LIST outdir", print)
 buf = io.BytesIO(); ftp.retrbinary("RETR sub/inlink", buf.write); out["inlink"] = buf.getvalue().decode()
 out["insub"] = ftp.sendcmd("CWD insub")
+out["loop"] = [attempt(ftp.sendcmd, v + " /loop1") for v in ["CWD", "SIZE", "DELE", "MDTM"]]
+out["loop_stor"] = attempt(ftp.storbinary, "STOR /loop1", io.BytesIO(b"x"))
 print(json.dumps(out))
 `,
     );
@@ -138,6 +142,9 @@ print(json.dumps(out))
     }
     assert.equal(r.inlink, "real");
     assert.match(String(r.insub), /^250/);
+    for (const reply of [...(r.loop as string[]), String(r.loop_stor)]) {
+      assert.match(reply, /^550 /, `a link cycle is simply not there: ${reply}`);
+    }
     assert.equal(await Deno.readTextFile(join(outside, "secret.txt")), "outside secret");
     assert.deepEqual([...Deno.readDirSync(join(outside, "dir"))].map((e) => e.name), ["x.txt"]);
   } finally {
