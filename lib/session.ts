@@ -180,7 +180,8 @@ export class Session {
   /** The reply for an unexpected error; host paths and internals stay in the log. */
   #failure(verb: string, err: unknown): Reply {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      this.log(`${verb}: refused by the sandbox: ${(err as Error).message}`);
+      const by = err instanceof Deno.errors.NotCapable ? "Deno's sandbox" : "the file system";
+      this.log(`${verb}: refused by ${by}: ${(err as Error).message}`);
       return replies.denied;
     }
     if (err instanceof Deno.errors.NotFound) return replies.notFound;
