@@ -88,7 +88,13 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["MODE", plain(true, "required", info.mode, "MODE S")],
   ["STRU", plain(true, "required", info.stru, "STRU F")],
   ["ALLO", plain(true, "optional", info.allo, "ALLO <bytes>")],
-  ["SITE", plain(true, "optional", info.site, "SITE HELP")],
+  ["SITE", plain(true, "optional", info.site, "SITE HELP | SITE CHMOD <mode> <path>")],
+  [
+    "SITE CHMOD",
+    onPath("modify", "required", files.chmod, "SITE CHMOD <octal mode> <path>", {
+      pathOf: (arg) => arg.replace(/^[0-7]{3,4}\s+/, ""),
+    }),
+  ],
   ["PWD", plain(true, "none", dirs.pwd, "PWD")],
   ["XPWD", plain(true, "none", dirs.pwd, "XPWD")],
   ["CWD", onPath("list", "optional", dirs.cwd, "CWD <path>")],
@@ -145,8 +151,17 @@ export function checkNeed(need: Need, t: Target): Reply | null {
   }
 }
 
+/** `SITE CHMOD 644 f` is the row "SITE CHMOD" with argument `644 f`; other SITE lines stay SITE. */
+function siteCommand(verb: string, arg: string): [string, string] {
+  if (verb !== "SITE") return [verb, arg];
+  const m = /^(\S+)\s*(.*)$/s.exec(arg);
+  const sub = m ? `SITE ${m[1].toUpperCase()}` : "";
+  return m && COMMANDS.has(sub) ? [sub, m[2]] : [verb, arg];
+}
+
 /** Runs one command line's verb through the table; returns the reply to send, if any. */
-export async function dispatch(s: Session, verb: string, arg: string): Promise<Reply | void> {
+export async function dispatch(s: Session, given: string, rawArg: string): Promise<Reply | void> {
+  const [verb, arg] = siteCommand(given, rawArg);
   const cmd = COMMANDS.get(verb);
   if (!cmd) {
     return NOT_IMPLEMENTED.has(verb)

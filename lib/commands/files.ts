@@ -39,6 +39,15 @@ export async function mfmt(_s: Session, t: Target, arg: string): Promise<Reply> 
   return reply(213, `Modify=${ftpTimestamp(when)}; ${t.ftpPath}`);
 }
 
+/** SITE CHMOD: permission bits of a file or folder; set-id and sticky bits are never set. */
+export async function chmod(_s: Session, t: Target, arg: string): Promise<Reply> {
+  const m = /^([0-7]{3,4})\s+\S/.exec(arg);
+  if (!m) return reply(501, "SITE CHMOD needs an octal mode and a path.");
+  if (t.info === null) return replies.notFound;
+  await Deno.chmod(t.realPath, parseInt(m[1], 8) & 0o777);
+  return reply(200, "SITE CHMOD command successful.");
+}
+
 /** DELE: remove a file; its bytes leave the usage of every limited folder above it. */
 export async function dele(s: Session, t: Target): Promise<Reply> {
   if (t.info === null) return replies.notFound;

@@ -106,10 +106,10 @@ export const stru = (_s: Session, arg: string): Reply =>
 /** ALLO: nothing to allocate in advance; quotas are checked as bytes arrive. */
 export const allo = (): Reply => reply(202, "No storage allocation necessary.");
 
-/** SITE: no site commands are offered. */
+/** SITE: the site commands offered (their own rows, e.g. "SITE CHMOD"), or 504. */
 export function site(_s: Session, arg: string): Reply {
   if (arg.trim().toUpperCase() === "HELP" || arg === "") {
-    return reply(214, "No SITE commands are offered.");
+    return reply(214, "SITE CHMOD <octal mode> <path>");
   }
   return reply(504, "Unknown SITE command.");
 }

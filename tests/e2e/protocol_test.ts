@@ -81,6 +81,10 @@ out["mdtm_missing"] = attempt(ftp.sendcmd, "MDTM docs/zzz")
 out["mfmt"] = ftp.sendcmd("MFMT 20200102030405 docs/b.txt")
 out["mdtm_set"] = ftp.sendcmd("MDTM docs/b.txt")
 out["mfmt_bad"] = attempt(ftp.sendcmd, "MFMT 2020 docs/b.txt")
+out["chmod"] = ftp.sendcmd("SITE CHMOD 600 docs/b.txt")
+out["chmod_bad"] = attempt(ftp.sendcmd, "SITE CHMOD 999 docs/b.txt")
+out["chmod_suid"] = ftp.sendcmd("site chmod 4755 docs/a.txt")
+out["site_other"] = attempt(ftp.sendcmd, "SITE EXEC rm")
 buf = io.BytesIO(); ftp.retrbinary("RETR docs/b.txt", buf.write); out["retr"] = buf.getvalue().decode()
 buf = io.BytesIO(); ftp.retrbinary("RETR docs/b.txt", buf.write, rest=7); out["rest"] = buf.getvalue().decode()
 out["rest_bad"] = attempt(ftp.sendcmd, "REST x")
@@ -152,6 +156,15 @@ print(json.dumps(out))
   assert.equal(r.mfmt, "213 Modify=20200102030405; /docs/b.txt");
   assert.equal(r.mdtm_set, "213 20200102030405");
   starts("mfmt_bad", "501");
+  starts("chmod", "200");
+  starts("chmod_bad", "501");
+  starts("chmod_suid", "200");
+  starts("site_other", "504");
+  assert.equal(
+    ((await Deno.stat(join(root, "bob/docs/a.txt"))).mode ?? 0) & 0o7777,
+    0o755,
+    "no set-id bit",
+  );
   assert.equal(r.retr, "0123456789abc");
   assert.equal(r.rest, "789abc");
   starts("rest_bad", "501");

@@ -32,6 +32,7 @@ for user in ["ro", "wo", "all"]:
     out["appe_over"] = attempt(ftp.storbinary, "APPE f.txt", io.BytesIO(b"more"))
     out["mkd"] = attempt(ftp.sendcmd, "MKD d")
     out["rnfr"] = attempt(ftp.sendcmd, "RNFR f.txt")
+    out["chmod"] = attempt(ftp.sendcmd, "SITE CHMOD 600 f.txt")
     out["dele"] = attempt(ftp.sendcmd, "DELE f.txt")
     res[user] = out
 print(json.dumps(res))
@@ -45,6 +46,7 @@ print(json.dumps(res))
     appe_over: "550",
     mkd: "550",
     rnfr: "550",
+    chmod: "550",
     dele: "550",
   });
   assert.deepEqual(codes(r.wo), {
@@ -55,6 +57,7 @@ print(json.dumps(res))
     appe_over: "550",
     mkd: "550",
     rnfr: "550",
+    chmod: "550",
     dele: "550",
   });
   assert.deepEqual(codes(r.all), {
@@ -65,6 +68,7 @@ print(json.dumps(res))
     appe_over: "226",
     mkd: "257",
     rnfr: "350",
+    chmod: "200",
     dele: "250",
   });
   assert.equal(await Deno.readTextFile(join(root, "ro/f.txt")), "keep");
