@@ -6,9 +6,13 @@ import type { Perms } from "./tree.ts";
 
 /** What a listing needs to know of one entry. */
 export interface Entry {
+  /** The name as listed (never a path, except MLST's). */
   name: string;
+  /** A folder (or a virtual directory). */
   isDir: boolean;
+  /** Size in bytes. */
   size: number;
+  /** Last modification. */
   mtime: Date;
   /** Unix mode bits (permission part); null where the platform has none. */
   mode: number | null;

@@ -5,7 +5,9 @@
 
 /** One FTP reply. `lines` has at least one entry; none contain CR or LF. */
 export interface Reply {
+  /** The three-digit reply code. */
   readonly code: number;
+  /** The text, one entry per reply line. */
   readonly lines: readonly string[];
 }
 

@@ -22,17 +22,29 @@ export interface ServerOptions {
   root: string;
   /** One-folder sharing: only anonymous logins, and their `/` is the root itself. */
   share: boolean;
+  /** Listen address (`--host`). */
   host: string;
+  /** Control port (`--port`); 0 picks a free one. */
   port: number;
+  /** Passive data port range, inclusive (`--passive-ports`); null: any free port. */
   passivePorts: [number, number] | null;
+  /** Address announced in PASV replies (`--public-host`); null: the control connection's own. */
   publicHost: string | null;
+  /** Sessions at once, whole server (`--max-connections`). */
   maxConnections: number;
+  /** Sessions at once from one address (`--max-per-ip`). */
   maxPerIp: number;
+  /** Idle limit of a control connection, and of a transfer that makes no progress. */
   idleTimeoutMs: number;
+  /** Time to log in after connecting. */
   loginTimeoutMs: number;
+  /** Wait for a data connection, and life of an unused passive listener. */
   dataTimeoutMs: number;
+  /** Failed logins from one address before it is held off. */
   maxLoginFailures: number;
+  /** Hold-off time, and the window failures are counted in. */
   banSeconds: number;
+  /** Delay before the first failed-login reply; it doubles. */
   loginFailDelayMs: number;
   /** Real paths outside the root that virtual directories may point into. */
   allowOutside: string[];
