@@ -87,12 +87,20 @@ export function retr(s: Session, t: Target): Reply | void {
   );
 }
 
+/** Whether `path` is an existing folder. */
+function isFolder(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /** STOR and APPE (and STOR after REST at the current size, which appends). */
-async function store(s: Session, t: Target, appending: boolean): Promise<Reply | void> {
+function store(s: Session, t: Target, appending: boolean): Reply | void {
   const offset = s.restOffset;
   if (t.info !== null && !t.info.isFile) return replies.notAFile;
-  const folder = await Deno.stat(dirname(t.realPath)).catch(() => null);
-  if (!folder?.isDirectory) return replies.notFound;
+  if (!isFolder(dirname(t.realPath))) return replies.notFound;
   const existingSize = t.info?.size ?? 0;
   if (offset > 0 && offset !== existingSize) {
     return reply(554, "Uploads can only restart at the current size of the file.");
