@@ -76,10 +76,16 @@ export function retr(s: Session, t: Target): Reply | void {
         ? Deno.openSync(t.realPath, { read: true })
         : await Deno.open(t.realPath, { read: true });
       if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
-      const read = small ? () => Promise.resolve(file.readSync(buffer)) : () => file.read(buffer);
-      for (let n = await read(); n !== null; n = await read()) {
-        await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
-        transfer.bytes += n;
+      if (small) {
+        for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
+          await data.write(buffer.subarray(0, n));
+          transfer.bytes += n;
+        }
+      } else {
+        for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+          await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
+          transfer.bytes += n;
+        }
       }
       s.log(`sent ${t.ftpPath} (${transfer.bytes} bytes)`);
       return replies.transferDone;
