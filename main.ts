@@ -27,6 +27,9 @@ async function realFolder(path: string, what: string): Promise<string> {
   }
 }
 
+/** How many users the startup line names. */
+const SHOWN_USERS = 12;
+
 /** Who may log in: each user folder, and whether it needs a password. */
 async function usersOf(root: string): Promise<string> {
   const users: string[] = [];
@@ -41,7 +44,10 @@ async function usersOf(root: string): Promise<string> {
       users.push(`${e.name} (${locked ? "password" : "no password"})`);
     }
   }
-  return users.length === 0 ? "none yet: make a folder ROOT/<user>" : users.sort().join(", ");
+  if (users.length === 0) return "none yet: make a folder ROOT/<user>";
+  users.sort();
+  const shown = users.slice(0, SHOWN_USERS).join(", ");
+  return users.length > SHOWN_USERS ? `${shown} and ${users.length - SHOWN_USERS} more` : shown;
 }
 
 const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
