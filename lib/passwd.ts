@@ -49,8 +49,10 @@ export async function setPassword(user: string, root: string, create: boolean): 
   if (!USER_NAME.test(user)) {
     throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
   }
+  const isFolder = (path: string) => Deno.stat(path).then((i) => i.isDirectory, () => false);
+  if (!await isFolder(root)) throw new UsageError(`root folder "${root}" does not exist`);
   const home = join(root, user);
-  const exists = await Deno.stat(home).then((i) => i.isDirectory, () => false);
+  const exists = await isFolder(home);
   if (!exists && !create) {
     throw new UsageError(`no user "${user}" in ${root} (add --create to make the folder)`);
   }

@@ -496,6 +496,9 @@ Deno.test("xxftp passwd: salted scrypt from stdin, --create, login works; legacy
   const missing = await passwd(["newbie", root], "pw\n");
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no user "newbie"/);
+  const typo = await passwd(["newbie", join(root, "typo"), "--create"], "pw\n");
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /root folder ".*typo" does not exist/);
   const made = await passwd(["newbie", root, "--create"], "correct horse\n");
   assert.equal(made.code, 0, made.stderr);
   const line = (await Deno.readTextFile(join(root, "newbie/.xxftp/password"))).trim();
