@@ -10,23 +10,12 @@ import type { TreeConfig } from "./tree.ts";
 import type { SecureContext } from "node:tls";
 import type { Confinement } from "./vfs.ts";
 
-/** Settings a session reads. */
-export interface SessionLimits {
-  idleTimeoutMs: number;
-  loginTimeoutMs: number;
-  /** Commands a client may send before it has logged in. */
-  maxCommandsBeforeLogin: number;
-  /** The 220 greeting when there is no `xxftp.welcome`; it names no version. */
-  greeting: string;
-}
-
 /** Server-wide services, one instance shared by all sessions. */
 export interface ServerContext {
   tree: TreeConfig;
   quota: QuotaBook;
   guard: LoginGuard;
   data: DataOptions;
-  limits: SessionLimits;
   /** Real paths virtual directories may point into: the root and granted paths. */
   allowed: readonly string[];
   /** One-folder sharing: anonymous only, with the root as its `/`. */

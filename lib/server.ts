@@ -97,12 +97,6 @@ export async function startServer(
       passivePorts: opts.passivePorts,
       publicHost: opts.publicHost,
     },
-    limits: {
-      idleTimeoutMs: opts.idleTimeoutMs,
-      loginTimeoutMs: opts.loginTimeoutMs,
-      maxCommandsBeforeLogin: 30,
-      greeting: "xxftp ready.",
-    },
     allowed,
     share: opts.share,
     confinement,
@@ -123,11 +117,11 @@ export async function startServer(
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
-      if (s.user === null && now - s.connectedAt > ctx.limits.loginTimeoutMs) {
+      if (s.user === null && now - s.connectedAt > opts.loginTimeoutMs) {
         void s.close(replies.loginTimeout);
-      } else if (s.transfer === null && now - s.lastActivity > ctx.limits.idleTimeoutMs) {
+      } else if (s.transfer === null && now - s.lastActivity > opts.idleTimeoutMs) {
         void s.close(replies.idle);
-      } else if (s.transfer?.stalled(now, ctx.limits.idleTimeoutMs)) {
+      } else if (s.transfer?.stalled(now, opts.idleTimeoutMs)) {
         void s.close(replies.stalled);
       }
     }

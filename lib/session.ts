@@ -17,6 +17,12 @@ import type { Target, Vfs } from "./vfs.ts";
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
 const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
 
+/** The 220 greeting when there is no `xxftp.welcome`; it names no version. */
+const GREETING = "xxftp ready.";
+
+/** Commands a client may send before it has logged in. */
+const MAX_COMMANDS_BEFORE_LOGIN = 30;
+
 /** How long a closing session waits for its last reply to be taken. */
 const LAST_REPLY_MS = 2000;
 
@@ -130,7 +136,7 @@ export class Session {
       if (!ok) return void await this.close();
     }
     const welcome = await this.ctx.tree.banner("xxftp.welcome");
-    await this.send(reply(220, welcome ?? this.ctx.limits.greeting));
+    await this.send(reply(220, welcome ?? GREETING));
     while (!this.#closed) {
       const next = await this.#reader.next().catch(() => ({ kind: "end" }) as const);
       if (next.kind === "end") break;
@@ -161,7 +167,7 @@ export class Session {
     const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
     const arg = space < 0 ? "" : line.slice(space + 1);
     if (
-      this.user === null && ++this.#commandsBeforeLogin > this.ctx.limits.maxCommandsBeforeLogin
+      this.user === null && ++this.#commandsBeforeLogin > MAX_COMMANDS_BEFORE_LOGIN
     ) {
       await this.close(reply(421, "Too many commands before login."));
       return;
