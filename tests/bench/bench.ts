@@ -7,6 +7,7 @@
  * installed (pyftpdlib, vsftpd) are reported as skipped.
  */
 import { join } from "node:path";
+import { makeCert, type TestCert } from "../support/cert.ts";
 
 const FILE_MB = 512;
 const RUNS = 3;
@@ -14,16 +15,9 @@ const ENTRIES = 10_000;
 const SESSIONS = 100;
 const SMALL_FILES = 200;
 
-/** A certificate every peer presents for the FTPS figure (self-signed, for localhost). */
-interface Cert {
-  cert: string;
-  key: string;
-  pem: string;
-}
-
 interface Peer {
   name: string;
-  start(root: string, port: number, cert: Cert | null): Deno.ChildProcess | null;
+  start(root: string, port: number, cert: TestCert | null): Deno.ChildProcess | null;
   /** Whether anonymous uploads work on this peer as configured here. */
   uploads: boolean;
 }
@@ -127,7 +121,7 @@ FTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
 class Client {
   #buf = "";
   /** The certificate to trust once AUTH TLS has been done (data connections then use TLS too). */
-  #tls: Cert | null = null;
+  #tls: TestCert | null = null;
   private constructor(private conn: Deno.Conn) {}
   static async open(port: number): Promise<Client> {
     const c = new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
@@ -135,7 +129,7 @@ class Client {
     return c;
   }
   /** AUTH TLS, PBSZ 0, PROT P: control and data connections in TLS from here on. */
-  async secure(cert: Cert) {
+  async secure(cert: TestCert) {
     const r = await this.cmd("AUTH TLS");
     if (!r.startsWith("234")) throw new Error(`AUTH TLS refused: ${r}`);
     this.conn = await Deno.startTls(this.conn as Deno.TcpConn, {
@@ -284,37 +278,8 @@ type Row = {
   rss: number;
   perSession: number;
 };
-/** A self-signed certificate for localhost, or null (no FTPS figure) when openssl is missing. */
-function makeCert(dir: string): Cert | null {
-  if (!which("openssl")) return null;
-  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
-  const made = new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE", // rustls refuses a CA certificate as the server's own
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync();
-  return made.success ? { cert, key, pem: Deno.readTextFileSync(cert) } : null;
-}
 
-const cert = makeCert(root);
+const cert = await makeCert(root); // null: no FTPS figure
 const results = new Map<string, Row | null>();
 let port = 23000 + Math.floor(Math.random() * 1000);
 try {

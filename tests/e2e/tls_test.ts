@@ -1,30 +1,9 @@
 /** FTPS (RFC 4217): explicit AUTH TLS and implicit TLS, driven by ftplib, curl and lftp. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { makeCert } from "../support/cert.ts";
 import { RawClient } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
-
-/** A throw-away self-signed certificate and key in `dir`. */
-async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
-  const r = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return { cert, key };
-}
 
 async function tlsTree() {
   const root = await makeTree({
@@ -33,7 +12,9 @@ async function tlsTree() {
     "anonymous/": "",
   });
   const certs = await Deno.makeTempDir({ prefix: "xxftp-cert-" });
-  return { root, certs, ...(await makeCert(certs)) };
+  const made = await makeCert(certs);
+  assert.ok(made, "openssl made a certificate (.ci/run installs it)");
+  return { root, certs, cert: made.cert, key: made.key };
 }
 
 const tlsFlags = (t: { root: string; certs: string }) => [
