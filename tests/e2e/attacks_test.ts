@@ -1,6 +1,7 @@
 /** Hostile clients, each attack tried against a real server process on loopback. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { scryptSync } from "node:crypto";
 import { epsvConnect, epsvPort, RawClient, readAll } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
 
@@ -655,4 +656,34 @@ Deno.test("a client that never reads its replies still loses its slot after the 
   }
   hog.close();
   assert.equal(greeting, 220, "the hog's slot was freed");
+});
+
+/** A stored scrypt line with p=8: the same memory as xxftp's own, eight times the work. */
+function slowScryptLine(password: string): string {
+  const salt = new Uint8Array(16);
+  const key = scryptSync(password, salt, 32, { N: 32768, r: 8, p: 8, maxmem: 64 << 20 });
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  return `scrypt$N=32768,r=8,p=8$${b64(salt)}$${b64(new Uint8Array(key))}`;
+}
+
+Deno.test("a password check (scrypt) does not hold up other sessions", async () => {
+  const root = await makeTree({ "bob/.xxftp/password": slowScryptLine("right"), "anonymous/": "" });
+  await using srv = await startServer(root);
+  const [a] = await RawClient.open(srv.port);
+  const [b] = await RawClient.open(srv.port);
+  try {
+    await b.login();
+    await a.cmd("USER bob");
+    const order: string[] = [];
+    await a.send("PASS right"); // a few hundred ms of scrypt work on the server
+    const passed = a.reply().then((r) => order.push(`pass ${r.code}`));
+    await new Promise((r) => setTimeout(r, 50)); // let the check start
+    await b.cmd("NOOP").then((r) => order.push(`noop ${r.code}`));
+    await passed;
+    // A blocking hash would hold the NOOP until the 230 had gone out.
+    assert.deepEqual(order, ["noop 200", "pass 230"]);
+  } finally {
+    a.close();
+    b.close();
+  }
 });

@@ -133,11 +133,17 @@ Deno.test("FTPS with curl and lftp; implicit TLS; --tls-required refuses clear t
   }
 });
 
-Deno.test("FTPS flags: missing or bad certificate files are usage errors", async () => {
+Deno.test("FTPS flags: missing, bad or mismatched certificate files are usage errors", async () => {
   const t = await tlsTree();
+  const other = await makeCert(t.certs, "other");
+  assert.ok(other);
   const main = new URL("../../main.ts", import.meta.url).pathname;
   try {
     const cases: [string[], RegExp][] = [
+      [
+        ["--tls-cert", t.cert, "--tls-key", other.key],
+        /the key does not belong to the certificate/,
+      ],
       [["--tls-cert", t.cert], /--tls-cert and --tls-key go together/],
       [["--tls-required"], /need --tls-cert and --tls-key/],
       [
@@ -193,6 +199,25 @@ Deno.test("FTPS: garbage instead of a TLS handshake costs that connection only",
       `ftp://127.0.0.1:${srv.port}/hello.txt`,
     ]);
     assert.equal(r.stdout, "hello over tls", r.stderr);
+  } finally {
+    await Deno.remove(t.certs, { recursive: true });
+  }
+});
+
+Deno.test("implicit FTPS: a connection over the limit is closed, never answered in clear text", async () => {
+  const t = await tlsTree();
+  try {
+    await using srv = await startServer(t.root, {
+      args: ["--tls-cert", t.cert, "--tls-key", t.key, "--implicit-tls", "--max-connections", "1"],
+      denoFlags: tlsFlags(t),
+    });
+    const first = await Deno.connect({ hostname: "127.0.0.1", port: srv.port }); // holds the slot
+    const second = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    const buf = new Uint8Array(64);
+    const n = await second.read(buf).catch(() => null);
+    assert.equal(n, null, "closed without a byte (a TLS client could not read a 421)");
+    second.close();
+    first.close();
   } finally {
     await Deno.remove(t.certs, { recursive: true });
   }
