@@ -105,6 +105,7 @@ export class DataChannel {
   #epsvOnly = false;
 
   constructor(
+    /** The client's address, in canonical form (`canonicalHost`). */
     private readonly clientHost: string,
     private readonly localHost: string,
     private readonly opts: DataOptions,
@@ -199,7 +200,7 @@ export class DataChannel {
       for (;;) {
         const conn = await listener.accept();
         const from = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
-        if (from === canonicalHost(this.clientHost)) return connStream(conn);
+        if (from === this.clientHost) return connStream(conn);
         conn.close(); // another address tried to take the data connection
       }
     } catch {

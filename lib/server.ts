@@ -62,6 +62,8 @@ export interface ServerHandle {
   stop(graceMs: number): Promise<void>;
 }
 
+const encoder = new TextEncoder();
+
 /** How often the sweep checks the time limits. */
 const SWEEP_MS = 500;
 
@@ -132,9 +134,7 @@ export async function startServer(
   const refuse = (conn: Deno.TcpConn, r: Reply) => {
     const stream = connStream(conn);
     if (ctx.tls?.implicit) return stream.close(); // a TLS client cannot read a clear-text reply
-    stream.write(new TextEncoder().encode(formatReply(r))).catch(() => {}).finally(() =>
-      stream.close()
-    );
+    stream.write(encoder.encode(formatReply(r))).catch(() => {}).finally(() => stream.close());
   };
 
   const accepting = (async () => {

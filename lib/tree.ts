@@ -119,20 +119,23 @@ export class TreeConfig {
     private readonly log: (line: string) => void,
     /** The most any file may grant (`--read-only` caps it at `read`). */
     private readonly ceiling: Perms = ALL_PERMS,
-  ) {}
+  ) {
+    this.#granted = this.#capped(ALL_PERMS);
+  }
+
+  /** What a user root without a permission file grants: everything under the ceiling. */
+  readonly #granted: Perms;
+
+  /** Parses a permission file, within the ceiling. */
+  readonly #parseCapped = (text: string): Parsed<Perms> => {
+    const parsed = parsePerms(text);
+    return { ...parsed, value: this.#capped(parsed.value) };
+  };
 
   /** The permissions a user root grants (absent file: all three), within the ceiling. */
   permissions(userRoot: string): Promise<Perms> {
-    const cap = (text: string) => {
-      const parsed = parsePerms(text);
-      return { ...parsed, value: this.#capped(parsed.value) };
-    };
-    return this.#read(
-      join(userRoot, CONFIG_DIR, "permission"),
-      this.#capped(ALL_PERMS),
-      NO_PERMS,
-      cap,
-    );
+    const file = join(userRoot, CONFIG_DIR, "permission");
+    return this.#read(file, this.#granted, NO_PERMS, this.#parseCapped);
   }
 
   /** The virtual directories shown inside `folder`, their permissions within the ceiling. */
