@@ -8,48 +8,43 @@ import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../s
 Deno.test("FTP bounce: PORT/EPRT to another address or a low port is refused", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const rows: [string, number][] = [
-      ["PORT 127,0,0,2,39,16", 504],
-      ["PORT 10,0,0,1,39,16", 504],
-      ["PORT 127,0,0,1,0,25", 504],
-      ["EPRT |1|127.0.0.2|10000|", 504],
-      ["EPRT |1|127.0.0.1|21|", 504],
-      ["EPRT |2|::1|10000|", 504],
-      ["PORT 127,0,0,1,39,16", 200],
-      ["EPRT |2|::ffff:127.0.0.1|10000|", 200],
-      ["PORT 1,2,3,4,5", 501],
-      ["PORT 300,1,1,1,1,1", 501],
-      ["EPSV 2", 522],
-      ["EPSV 3", 522],
-      ["EPSV ALL", 200],
-      ["PORT 127,0,0,1,39,16", 503],
-      ["EPRT |1|127.0.0.1|10000|", 503],
-      ["PASV", 503],
-    ];
-    for (const [cmd, code] of rows) assert.equal((await c.cmd(cmd)).code, code, cmd);
-    // After refusals nothing is planned: a transfer asks for a data connection first.
-    await c.cmd("ABOR");
-    assert.equal((await c.cmd("RETR f.txt")).code, 150);
-    assert.equal((await c.reply()).code, 425);
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const rows: [string, number][] = [
+    ["PORT 127,0,0,2,39,16", 504],
+    ["PORT 10,0,0,1,39,16", 504],
+    ["PORT 127,0,0,1,0,25", 504],
+    ["EPRT |1|127.0.0.2|10000|", 504],
+    ["EPRT |1|127.0.0.1|21|", 504],
+    ["EPRT |2|::1|10000|", 504],
+    ["PORT 127,0,0,1,39,16", 200],
+    ["EPRT |2|::ffff:127.0.0.1|10000|", 200],
+    ["PORT 1,2,3,4,5", 501],
+    ["PORT 300,1,1,1,1,1", 501],
+    ["EPSV 2", 522],
+    ["EPSV 3", 522],
+    ["EPSV ALL", 200],
+    ["PORT 127,0,0,1,39,16", 503],
+    ["EPRT |1|127.0.0.1|10000|", 503],
+    ["PASV", 503],
+  ];
+  for (const [cmd, code] of rows) assert.equal((await c.cmd(cmd)).code, code, cmd);
+  // After refusals nothing is planned: a transfer asks for a data connection first.
+  await c.cmd("ABOR");
+  assert.equal((await c.cmd("RETR f.txt")).code, 150);
+  assert.equal((await c.reply()).code, 425);
 });
 
 Deno.test("passive theft: a data connection from another address is dropped; the client's own works", async () => {
   const root = await makeTree({ "anonymous/f.txt": "the data" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const port = await epsvPort(c);
-    const thief = new Deno.Command("python3", {
-      args: [
-        "-c",
-        `
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const port = await epsvPort(c);
+  const thief = new Deno.Command("python3", {
+    args: [
+      "-c",
+      `
 import socket, sys
 s = socket.create_connection(("127.0.0.1", ${port}), timeout=10, source_address=("127.0.0.2", 0))
 print("connected", flush=True)
@@ -63,53 +58,46 @@ except OSError:
     pass
 print(repr(got), flush=True)
 `,
-      ],
-      stdout: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).spawn();
-    const lines = thief.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    // The thief's connection lands first, in the listener's queue.
-    assert.equal((await lines.read()).value?.trim(), "connected");
-    const data = await Deno.connect({ hostname: "127.0.0.1", port });
-    assert.equal((await c.cmd("RETR f.txt")).code, 150);
-    assert.equal(new TextDecoder().decode(await readAll(data)), "the data");
-    assert.equal((await c.reply()).code, 226);
-    let rest = "";
-    for (let r = await lines.read(); !r.done; r = await lines.read()) rest += r.value;
-    await thief.status;
-    assert.equal(rest.trim(), "b''", "the thief got nothing");
-  } finally {
-    c.close();
-  }
+    ],
+    stdout: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const lines = thief.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  // The thief's connection lands first, in the listener's queue.
+  assert.equal((await lines.read()).value?.trim(), "connected");
+  const data = await Deno.connect({ hostname: "127.0.0.1", port });
+  assert.equal((await c.cmd("RETR f.txt")).code, 150);
+  assert.equal(new TextDecoder().decode(await readAll(data)), "the data");
+  assert.equal((await c.reply()).code, 226);
+  let rest = "";
+  for (let r = await lines.read(); !r.done; r = await lines.read()) rest += r.value;
+  await thief.status;
+  assert.equal(rest.trim(), "b''", "the thief got nothing");
 });
 
 Deno.test("data-wait limit: a data connection that never comes gives 425 and frees the port", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root, { args: ["--data-timeout", "1"] });
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const port = await epsvPort(c);
-    assert.equal((await c.cmd("RETR f.txt")).code, 150);
-    assert.equal((await c.reply()).code, 425);
-    await assert.rejects(
-      Deno.connect({ hostname: "127.0.0.1", port }),
-      Deno.errors.ConnectionRefused,
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const port = await epsvPort(c);
+  assert.equal((await c.cmd("RETR f.txt")).code, 150);
+  assert.equal((await c.reply()).code, 425);
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    Deno.errors.ConnectionRefused,
+  );
+  const unused = await epsvPort(c); // PASV and then nothing: the listener is reaped too
+  let reaped = false;
+  for (let i = 0; i < 100 && !reaped; i++) { // up to 10 s for a 1 s limit
+    await new Promise((r) => setTimeout(r, 100));
+    reaped = await Deno.connect({ hostname: "127.0.0.1", port: unused }).then(
+      (conn) => (conn.close(), false),
+      (err) => err instanceof Deno.errors.ConnectionRefused,
     );
-    const unused = await epsvPort(c); // PASV and then nothing: the listener is reaped too
-    let reaped = false;
-    for (let i = 0; i < 100 && !reaped; i++) { // up to 10 s for a 1 s limit
-      await new Promise((r) => setTimeout(r, 100));
-      reaped = await Deno.connect({ hostname: "127.0.0.1", port: unused }).then(
-        (conn) => (conn.close(), false),
-        (err) => err instanceof Deno.errors.ConnectionRefused,
-      );
-    }
-    assert.ok(reaped, "the unused passive port is closed");
-    assert.equal((await c.cmd("NOOP")).code, 200);
-  } finally {
-    c.close();
   }
+  assert.ok(reaped, "the unused passive port is closed");
+  assert.equal((await c.cmd("NOOP")).code, 200);
 });
 
 Deno.test("brute force: failures are slowed, then the address is held off; a good login resets", async () => {
@@ -117,7 +105,7 @@ Deno.test("brute force: failures are slowed, then the address is held off; a goo
   await using srv = await startServer(root, {
     args: ["--login-fail-delay", "20", "--max-login-failures", "3", "--ban-seconds", "60"],
   });
-  const [c] = await RawClient.open(srv.port);
+  using c = await RawClient.open(srv.port);
   await c.cmd("USER bob");
   assert.equal((await c.cmd("PASS a")).code, 530);
   await c.cmd("USER bob");
@@ -135,7 +123,8 @@ Deno.test("brute force: failures are slowed, then the address is held off; a goo
   );
   assert.equal((await c.reply()).code, 0, "and closes the connection");
   c.close();
-  const [again, greeting] = await RawClient.open(srv.port);
+  using again = await RawClient.open(srv.port);
+  const greeting = again.greeting;
   assert.equal(greeting.code, 421, "held off on connect");
   again.close();
   const other = await ftplib<string>(
@@ -150,19 +139,19 @@ Deno.test("floods: long lines, chatter before login, silent clients, 1,000 conne
   await using srv = await startServer(root, {
     args: ["--login-timeout", "1", "--max-connections", "20", "--max-per-ip", "1000"],
   });
-  const [long] = await RawClient.open(srv.port);
+  using long = await RawClient.open(srv.port);
   await long.send("NOOP " + "x".repeat(9000));
   assert.equal((await long.reply()).code, 500);
   assert.equal((await long.reply()).code, 0, "closed after an over-long line");
   long.close();
 
-  const [chatty] = await RawClient.open(srv.port);
+  using chatty = await RawClient.open(srv.port);
   let last = 0;
   for (let i = 0; i < 40 && last !== 421; i++) last = (await chatty.cmd("NOOP")).code;
   assert.equal(last, 421, "too many commands before login");
   chatty.close();
 
-  const [silent] = await RawClient.open(srv.port);
+  using silent = await RawClient.open(srv.port);
   assert.equal((await silent.reply(5000)).code, 421, "login time limit");
   silent.close();
 
@@ -317,17 +306,13 @@ Deno.test("fuzz: 2,000 random and mutated lines on 20 connections; the server an
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const replies: string[] = [];
   await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-    const [c] = await RawClient.open(srv.port);
-    try {
-      if (i % 2 === 0) await c.login();
-      for (let n = 0; n < 100; n++) {
-        await c.send(fuzzLine(rand));
-        const r = await c.reply(5000).catch(() => ({ code: 0, text: "" }));
-        replies.push(r.text);
-        if (r.code === 0 || r.code === 421) break;
-      }
-    } finally {
-      c.close();
+    using c = await RawClient.open(srv.port);
+    if (i % 2 === 0) await c.login();
+    for (let n = 0; n < 100; n++) {
+      await c.send(fuzzLine(rand));
+      const r = await c.reply(5000).catch(() => ({ code: 0, text: "" }));
+      replies.push(r.text);
+      if (r.code === 0 || r.code === 421) break;
     }
   }));
   console.log(`fuzz: ${replies.length} replies`);
@@ -347,49 +332,42 @@ Deno.test("fuzz: 2,000 random and mutated lines on 20 connections; the server an
 Deno.test("garbage: invalid UTF-8, NUL, lone CR, Telnet IAC get replies; the session goes on", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const rows: [Uint8Array, number][] = [
-      [Uint8Array.from([0xc3, 0x28, 13, 10]), 501],
-      [new TextEncoder().encode("NOOP\0x\r\n"), 501],
-      [new TextEncoder().encode("NO\rOP\r\n"), 501],
-      [Uint8Array.from([0xff, 0xf4, 0xff, 0xf2, ...new TextEncoder().encode("NOOP\r\n")]), 200],
-      [Uint8Array.from([13, 10]), 500],
-      [new TextEncoder().encode("\x1b[2J\r\n"), 501],
-    ];
-    for (const [bytes, code] of rows) {
-      await c.send(bytes);
-      assert.equal((await c.reply()).code, code, JSON.stringify([...bytes]));
-    }
-    assert.equal((await c.cmd("PWD")).code, 257);
-  } finally {
-    c.close();
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const rows: [Uint8Array, number][] = [
+    [Uint8Array.from([0xc3, 0x28, 13, 10]), 501],
+    [new TextEncoder().encode("NOOP\0x\r\n"), 501],
+    [new TextEncoder().encode("NO\rOP\r\n"), 501],
+    [Uint8Array.from([0xff, 0xf4, 0xff, 0xf2, ...new TextEncoder().encode("NOOP\r\n")]), 200],
+    [Uint8Array.from([13, 10]), 500],
+    [new TextEncoder().encode("\x1b[2J\r\n"), 501],
+  ];
+  for (const [bytes, code] of rows) {
+    await c.send(bytes);
+    assert.equal((await c.reply()).code, code, JSON.stringify([...bytes]));
   }
+  assert.equal((await c.cmd("PWD")).code, 257);
 });
 
 Deno.test("information: greeting and SYST reveal no version; errors show no host paths", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root);
-  const [c, hello] = await RawClient.open(srv.port);
-  try {
-    assert.equal(hello.text, "220 xxftp ready.");
-    assert.equal((await c.cmd("SYST")).text, "215 UNIX Type: L8");
-    await c.login();
-    for (const cmd of ["RETR missing", "CWD /nope", "SIZE .", "MDTM nowhere/x", "RMD f.txt"]) {
-      const r = await c.cmd(cmd);
-      assert.match(String(r.code), /^5/);
-      assert.ok(!r.text.includes(root) && !r.text.includes("/tmp"), r.text);
-    }
-  } finally {
-    c.close();
+  using c = await RawClient.open(srv.port);
+  const hello = c.greeting;
+  assert.equal(hello.text, "220 xxftp ready.");
+  assert.equal((await c.cmd("SYST")).text, "215 UNIX Type: L8");
+  await c.login();
+  for (const cmd of ["RETR missing", "CWD /nope", "SIZE .", "MDTM nowhere/x", "RMD f.txt"]) {
+    const r = await c.cmd(cmd);
+    assert.match(String(r.code), /^5/);
+    assert.ok(!r.text.includes(root) && !r.text.includes("/tmp"), r.text);
   }
 });
 
 Deno.test("torn uploads: vanishing client, ABOR and SIGKILL leave the old file intact and no temporary", async () => {
   const root = await makeTree({ "u/keep.bin": "original content" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
+  using c = await RawClient.open(srv.port);
   await c.login("u", "x");
   // 1. ABOR in the middle of an upload.
   const data = await epsvConnect(c);
@@ -575,13 +553,9 @@ print(json.dumps(res))
   );
   assert.ok(good.every((r) => r.includes("FTP object")), good.join());
   const tries = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-    const [c] = await RawClient.open(srv.port);
-    try {
-      await c.cmd("USER bob");
-      return (await c.cmd(`PASS guess${i}`)).code;
-    } finally {
-      c.close();
-    }
+    using c = await RawClient.open(srv.port);
+    await c.cmd("USER bob");
+    return (await c.cmd(`PASS guess${i}`)).code;
   }));
   assert.equal(tries.filter((code) => code === 530).length, 2, tries.join());
   assert.equal(
@@ -595,40 +569,32 @@ Deno.test("slow reader: a download that makes no progress is cut off like an idl
   const root = await makeTree({ "anonymous/": "" });
   await Deno.writeFile(join(root, "anonymous/big.bin"), randomBytes(64 << 20));
   await using srv = await startServer(root, { args: ["--idle-timeout", "1"] });
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const data = await epsvConnect(c); // connected, never read
-    assert.equal((await c.cmd("RETR big.bin")).code, 150);
-    const r = await c.reply(10000);
-    assert.equal(r.code, 421);
-    assert.match(r.text, /stalled/);
-    data.close();
-    const ok = await ftplib<string>(srv.port, `print(json.dumps(connect().nlst()[0]))`);
-    assert.equal(ok, "big.bin", "others are served");
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const data = await epsvConnect(c); // connected, never read
+  assert.equal((await c.cmd("RETR big.bin")).code, 150);
+  const r = await c.reply(10000);
+  assert.equal(r.code, 421);
+  assert.match(r.text, /stalled/);
+  data.close();
+  const ok = await ftplib<string>(srv.port, `print(json.dumps(connect().nlst()[0]))`);
+  assert.equal(ok, "big.bin", "others are served");
 });
 
 Deno.test("active mode to a port nobody listens on: 425, and the session goes on", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const closedPort = probe.addr.port;
-    probe.close();
-    assert.equal((await c.cmd(`EPRT |1|127.0.0.1|${closedPort}|`)).code, 200);
-    assert.equal((await c.cmd("RETR f.txt")).code, 150);
-    const r = await c.reply();
-    assert.equal(r.code, 425);
-    assert.match(r.text, /Can't open data connection/);
-    assert.equal((await c.cmd("NOOP")).code, 200);
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = probe.addr.port;
+  probe.close();
+  assert.equal((await c.cmd(`EPRT |1|127.0.0.1|${closedPort}|`)).code, 200);
+  assert.equal((await c.cmd("RETR f.txt")).code, 150);
+  const r = await c.reply();
+  assert.equal(r.code, 425);
+  assert.match(r.text, /Can't open data connection/);
+  assert.equal((await c.cmd("NOOP")).code, 200);
 });
 
 Deno.test("a client that never reads its replies still loses its slot after the idle limit", async () => {
@@ -636,7 +602,7 @@ Deno.test("a client that never reads its replies still loses its slot after the 
   await using srv = await startServer(root, {
     args: ["--idle-timeout", "1", "--max-connections", "1"],
   });
-  const [hog] = await RawClient.open(srv.port);
+  using hog = await RawClient.open(srv.port);
   await hog.login();
   const noops = new TextEncoder().encode("NOOP\r\n".repeat(50_000));
   // Fill both directions until the server blocks on its replies (bounded: 40 rounds).
@@ -650,7 +616,8 @@ Deno.test("a client that never reads its replies still loses its slot after the 
   let greeting = 0;
   for (let i = 0; i < 100 && greeting !== 220; i++) { // up to 10 s; idle 1 s + 2 s for a last reply
     await new Promise((r) => setTimeout(r, 100));
-    const [other, hello] = await RawClient.open(srv.port);
+    using other = await RawClient.open(srv.port);
+    const hello = other.greeting;
     other.close();
     greeting = hello.code;
   }
@@ -669,21 +636,16 @@ function slowScryptLine(password: string): string {
 Deno.test("a password check (scrypt) does not hold up other sessions", async () => {
   const root = await makeTree({ "bob/.xxftp/password": slowScryptLine("right"), "anonymous/": "" });
   await using srv = await startServer(root);
-  const [a] = await RawClient.open(srv.port);
-  const [b] = await RawClient.open(srv.port);
-  try {
-    await b.login();
-    await a.cmd("USER bob");
-    const order: string[] = [];
-    await a.send("PASS right"); // a few hundred ms of scrypt work on the server
-    const passed = a.reply().then((r) => order.push(`pass ${r.code}`));
-    await new Promise((r) => setTimeout(r, 50)); // let the check start
-    await b.cmd("NOOP").then((r) => order.push(`noop ${r.code}`));
-    await passed;
-    // A blocking hash would hold the NOOP until the 230 had gone out.
-    assert.deepEqual(order, ["noop 200", "pass 230"]);
-  } finally {
-    a.close();
-    b.close();
-  }
+  using a = await RawClient.open(srv.port);
+  using b = await RawClient.open(srv.port);
+  await b.login();
+  await a.cmd("USER bob");
+  const order: string[] = [];
+  await a.send("PASS right"); // a few hundred ms of scrypt work on the server
+  const passed = a.reply().then((r) => order.push(`pass ${r.code}`));
+  await new Promise((r) => setTimeout(r, 50)); // let the check start
+  await b.cmd("NOOP").then((r) => order.push(`noop ${r.code}`));
+  await passed;
+  // A blocking hash would hold the NOOP until the 230 had gone out.
+  assert.deepEqual(order, ["noop 200", "pass 230"]);
 });

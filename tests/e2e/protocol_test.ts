@@ -274,22 +274,18 @@ Deno.test("STAT and ABOR while a download runs", async () => {
   const root = await makeTree({ "u/": "" });
   await Deno.writeFile(join(root, "u/big.bin"), randomBytes(64 << 20));
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login("u", "x");
-    const data = await epsvConnect(c);
-    assert.equal((await c.cmd("RETR big.bin")).code, 150);
-    const stat = await c.cmd("STAT");
-    assert.equal(stat.code, 211);
-    assert.match(stat.text, /Transfer in progress: \/big\.bin/);
-    await c.send("ABOR");
-    assert.equal((await c.reply()).code, 426);
-    assert.equal((await c.reply()).code, 226);
-    data.close();
-    assert.equal((await c.cmd("SIZE big.bin")).text, `213 ${64 << 20}`);
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login("u", "x");
+  const data = await epsvConnect(c);
+  assert.equal((await c.cmd("RETR big.bin")).code, 150);
+  const stat = await c.cmd("STAT");
+  assert.equal(stat.code, 211);
+  assert.match(stat.text, /Transfer in progress: \/big\.bin/);
+  await c.send("ABOR");
+  assert.equal((await c.reply()).code, 426);
+  assert.equal((await c.reply()).code, 226);
+  data.close();
+  assert.equal((await c.cmd("SIZE big.bin")).text, `213 ${64 << 20}`);
 });
 
 Deno.test("passive options: --passive-ports range and --public-host in PASV", async () => {
@@ -297,19 +293,15 @@ Deno.test("passive options: --passive-ports range and --public-host in PASV", as
   await using srv = await startServer(root, {
     args: ["--passive-ports", "41000-41002", "--public-host", "10.1.2.3"],
   });
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login();
-    assert.match(
-      (await c.cmd("PASV")).text,
-      /^227 Entering Passive Mode \(10,1,2,3,160,(40|41|42)\)/,
-    );
-    const ports = new Set<number>();
-    for (let i = 0; i < 6; i++) ports.add(await epsvPort(c));
-    for (const p of ports) assert.ok(p >= 41000 && p <= 41002, `port ${p}`);
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login();
+  assert.match(
+    (await c.cmd("PASV")).text,
+    /^227 Entering Passive Mode \(10,1,2,3,160,(40|41|42)\)/,
+  );
+  const ports = new Set<number>();
+  for (let i = 0; i < 6; i++) ports.add(await epsvPort(c));
+  for (const p of ports) assert.ok(p >= 41000 && p <= 41002, `port ${p}`);
 });
 
 /** Why IPv6 cannot be tried on this machine, or null when ::1 works. */
@@ -354,18 +346,14 @@ print(json.dumps(out))
 Deno.test("REST holds for the next command only", async () => {
   const root = await makeTree({ "u/f.txt": "0123456789" });
   await using srv = await startServer(root);
-  const [c] = await RawClient.open(srv.port);
-  try {
-    await c.login("u", "x");
-    assert.equal((await c.cmd("REST 4")).code, 350);
-    assert.equal((await c.cmd("NOOP")).code, 200);
-    const data = await epsvConnect(c);
-    assert.equal((await c.cmd("RETR f.txt")).code, 150);
-    assert.equal(new TextDecoder().decode(await readAll(data)), "0123456789");
-    assert.equal((await c.reply()).code, 226);
-  } finally {
-    c.close();
-  }
+  using c = await RawClient.open(srv.port);
+  await c.login("u", "x");
+  assert.equal((await c.cmd("REST 4")).code, 350);
+  assert.equal((await c.cmd("NOOP")).code, 200);
+  const data = await epsvConnect(c);
+  assert.equal((await c.cmd("RETR f.txt")).code, 150);
+  assert.equal(new TextDecoder().decode(await readAll(data)), "0123456789");
+  assert.equal((await c.reply()).code, 226);
 });
 
 Deno.test("wildcards in LIST and NLST (as mget and ls *.txt send them)", async () => {

@@ -209,7 +209,7 @@ Deno.test("SIGTERM: a running download finishes within the grace period, then ex
   await Deno.writeFile(join(root, "anonymous/big.bin"), payload);
   const srv = await startServer(root, { denoFlags: ["-A"] });
   try {
-    const [c] = await RawClient.open(srv.port);
+    using c = await RawClient.open(srv.port);
     await c.login();
     const data = await epsvConnect(c);
     assert.equal((await c.cmd("RETR big.bin")).code, 150);

@@ -103,7 +103,7 @@ Deno.test("FTPS with curl and lftp; implicit TLS; --tls-required refuses clear t
       ].join("\n"),
     );
     assert.equal(lftp.stdout, "hello over tls", lftp.stderr);
-    const [raw] = await RawClient.open(explicit.port);
+    using raw = await RawClient.open(explicit.port);
     assert.equal((await raw.cmd("USER bob")).code, 530, "USER before AUTH TLS");
     raw.close();
 
@@ -183,7 +183,7 @@ Deno.test("FTPS: garbage instead of a TLS handshake costs that connection only",
       denoFlags: tlsFlags(t),
     });
     for (let i = 0; i < 5; i++) {
-      const [c] = await RawClient.open(srv.port);
+      using c = await RawClient.open(srv.port);
       assert.equal((await c.cmd("AUTH TLS")).code, 234);
       await c.send(randomBytes(2000));
       assert.equal((await c.reply(5000)).code, 0, "the connection is closed");

@@ -292,7 +292,8 @@ Deno.test("live configuration: banners, permissions, virtual, size and password 
     "t/x.txt": "x",
   });
   await using srv = await startServer(root, { args: ["--login-fail-delay", "10"] });
-  const [c1, hello1] = await RawClient.open(srv.port);
+  using c1 = await RawClient.open(srv.port);
+  const hello1 = c1.greeting;
   assert.equal(hello1.text, "220 first welcome");
   assert.equal((await c1.login("u", "x")).code, 230);
   assert.equal((await c1.cmd("MKD a")).code, 257);
@@ -307,7 +308,8 @@ Deno.test("live configuration: banners, permissions, virtual, size and password 
   assert.equal((await c1.cmd("CWD t")).code, 250, "virtual edit seen");
   assert.equal((await c1.cmd("QUIT")).text, "221 bye now");
   c1.close();
-  const [c2, hello2] = await RawClient.open(srv.port);
+  using c2 = await RawClient.open(srv.port);
+  const hello2 = c2.greeting;
   assert.equal(hello2.text, "220-second\n220 welcome");
   assert.equal((await c2.login("u", "x")).code, 530, "password edit seen");
   assert.equal((await c2.login("u", "secret")).code, 230);
@@ -359,9 +361,10 @@ Deno.test("limits: max connections, max per address, idle time-out (not during a
   await using srv = await startServer(root, {
     args: ["--max-connections", "3", "--max-per-ip", "2", "--idle-timeout", "2"],
   });
-  const [a] = await RawClient.open(srv.port);
-  const [b] = await RawClient.open(srv.port);
-  const [, third] = await RawClient.open(srv.port);
+  using a = await RawClient.open(srv.port);
+  using b = await RawClient.open(srv.port);
+  using thirdClient = await RawClient.open(srv.port);
+  const third = thirdClient.greeting;
   assert.equal(third.code, 421, "per-address limit");
   const fromOther = await ftplib<string>(
     srv.port,

@@ -15,13 +15,16 @@ export class RawClient {
   #decoder = new TextDecoder();
   #encoder = new TextEncoder();
 
+  /** The first reply: 220, or 421 when the server refused the connection. */
+  greeting: RawReply = { code: 0, text: "" };
+
   private constructor(readonly conn: Deno.TcpConn) {}
 
-  /** Connects to the server (at `hostname`) and reads the greeting. */
-  static async open(port: number, hostname = "127.0.0.1"): Promise<[RawClient, RawReply]> {
-    const conn = await Deno.connect({ hostname, port });
-    const c = new RawClient(conn);
-    return [c, await c.reply()];
+  /** Connects to the server (at `hostname`) and reads the greeting; `using` closes it. */
+  static async open(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
+    const c = new RawClient(await Deno.connect({ hostname, port }));
+    c.greeting = await c.reply();
+    return c;
   }
 
   /** Reads one complete reply (multi-line aware); code 0 when the server closed. */
@@ -84,8 +87,12 @@ export class RawClient {
     try {
       this.conn.close();
     } catch {
-      // already closed by the server
+      // already closed, by the server or by the test
     }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
