@@ -326,7 +326,6 @@ print(json.dumps(out))
 `.replace("sys.argv[2]", JSON.stringify(join(root, "u/.xxftp/size"))),
   );
   assert.deepEqual(codes(r), { small: "226", big: "552", raised: "226" });
-  c2.close();
 });
 
 Deno.test("broken configuration fails closed and is logged, other users unaffected", async () => {
@@ -389,7 +388,6 @@ print(json.dumps(attempt(ftp.storbinary, "STOR slow.txt", Slow(), 4)))
   );
   assert.match(slow, /^226/, "a running transfer is not idle");
   assert.equal(await Deno.readTextFile(join(root, "u/slow.txt")), "abcd".repeat(6));
-  a.close();
 });
 
 Deno.test("--read-only caps what every tree file grants", async () => {
