@@ -120,7 +120,9 @@ export class QuotaBook {
   async adjust(folders: readonly string[], delta: number): Promise<void> {
     for (const folder of folders) {
       const entry = this.#usage.get(folder);
-      if (entry) (await entry).used = Math.max(0, (await entry).used + delta);
+      if (entry === undefined) continue; // never walked: the first walk counts the change
+      const usage = await entry;
+      usage.used = Math.max(0, usage.used + delta);
     }
   }
 

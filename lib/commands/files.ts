@@ -78,8 +78,11 @@ export async function rnto(s: Session, to: Target): Promise<Reply> {
   const toFolders = s.ctx.quota.foldersOf(to.realPath);
   const leaving = fromFolders.filter((f) => !toFolders.includes(f));
   const arriving = toFolders.filter((f) => !fromFolders.includes(f));
-  const moving = from.info.isDirectory ? await folderSize(from.realPath) : from.info.size;
-  const room = await s.ctx.quota.reserve(arriving);
+  // A folder is walked only when its bytes change which limits they count against.
+  const crossing = leaving.length + arriving.length > 0;
+  let moving = from.info.size;
+  if (from.info.isDirectory) moving = crossing ? await folderSize(from.realPath) : 0;
+  const room = await s.ctx.quota.reserve(arriving, to.info?.size ?? 0);
   if (!(room instanceof Reservation)) return room;
   if (!room.take(moving)) {
     room.settle(0);

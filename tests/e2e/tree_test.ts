@@ -464,3 +464,42 @@ print(json.dumps(out))
   assert.deepEqual(codes(r), { fits: "226", too_big: "552", new: "552" });
   assert.equal(await Deno.readTextFile(join(root, "u/f.bin")), "y".repeat(90));
 });
+
+Deno.test("quotas hold for renames too: moving into a limited folder must fit", async () => {
+  const root = await makeTree({
+    "u/.xxftp/virtual": "box $root/box read,write,modify\n",
+    "u/big.bin": "b".repeat(150),
+    "u/small.bin": "s".repeat(50),
+    "u/d/inner.bin": "i".repeat(60),
+    "box/.xxftp/size": "100",
+  });
+  await using srv = await startServer(root);
+  const r = await ftplib<Record<string, string[]>>(
+    srv.port,
+    `
+ftp = connect("u", "x")
+def move(a, b):
+    return [ftp.sendcmd("RNFR " + a), attempt(ftp.sendcmd, "RNTO " + b)]
+print(json.dumps({
+    "big": move("big.bin", "box/big.bin"),
+    "small": move("small.bin", "box/small.bin"),
+    "folder": move("d", "box/d"),
+    "rename_here": move("d", "e"),
+}))
+`,
+  );
+  const codesOf = (pair: string[]) => pair.map((x) => x.slice(0, 3));
+  assert.deepEqual(codesOf(r.big), ["350", "552"]);
+  assert.deepEqual(codesOf(r.small), ["350", "250"]);
+  assert.deepEqual(codesOf(r.folder), ["350", "552"], "50 + 60 > 100");
+  assert.deepEqual(codesOf(r.rename_here), ["350", "250"]);
+  assert.equal(
+    (await Deno.stat(join(root, "u/big.bin"))).size,
+    150,
+    "a refused move leaves the file",
+  );
+  assert.deepEqual([...Deno.readDirSync(join(root, "box"))].map((e) => e.name).sort(), [
+    ".xxftp",
+    "small.bin",
+  ]);
+});
