@@ -5,8 +5,8 @@
 import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
-import type { ServerOptions } from "./lib/server.ts";
-import { tlsContext, type TlsOptions } from "./lib/tls.ts";
+import type { ServerOptions } from "./lib/ftp/server.ts";
+import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
 
 const GRACE_MS = 5000;
 

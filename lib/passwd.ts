@@ -1,8 +1,8 @@
 /** `xxftp passwd`: writes a user's salted scrypt password file. */
 import { join } from "node:path";
-import { hashPassword } from "./auth.ts";
+import { hashPassword } from "./core/accounts.ts";
 import { UsageError } from "./cli.ts";
-import { CONFIG_DIR } from "./tree.ts";
+import { CONFIG_DIR } from "./core/tree_files.ts";
 
 const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
 

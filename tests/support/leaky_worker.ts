@@ -3,8 +3,8 @@
  * switched off (a pass-through handed in through the server's construction),
  * so a test can see what Deno's own permissions stop.
  */
-import { type ServerOptions, startServer } from "../../lib/server.ts";
-import type { Confinement } from "../../lib/vfs.ts";
+import { type ServerOptions, startServer } from "../../lib/ftp/server.ts";
+import type { Confinement } from "../../lib/core/vfs.ts";
 
 /**
  * No containment at all: `..` and hidden names are kept, and an absolute FTP

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hashPassword, LoginGuard, storedKind, verifyPassword } from "../../lib/auth.ts";
+import { hashPassword, LoginGuard, storedKind, verifyPassword } from "../../lib/core/accounts.ts";
 import { parseCommandLine, UsageError } from "../../lib/cli.ts";
 import {
   canonicalHost,
@@ -7,14 +7,14 @@ import {
   formatPasv,
   parseEprtArg,
   parsePortArg,
-} from "../../lib/data_channel.ts";
-import { LineReader, MAX_LINE } from "../../lib/line_reader.ts";
-import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/listing.ts";
-import { formatReply, reply } from "../../lib/replies.ts";
-import type { ByteStream } from "../../lib/stream.ts";
-import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/tree.ts";
-import { listArgument } from "../../lib/commands/dirs.ts";
-import { parseFtpTime } from "../../lib/commands/files.ts";
+} from "../../lib/ftp/data_channel.ts";
+import { LineReader, MAX_LINE } from "../../lib/ftp/line_reader.ts";
+import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/ftp/listing.ts";
+import { formatReply, reply } from "../../lib/ftp/replies.ts";
+import type { ByteStream } from "../../lib/ftp/stream.ts";
+import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/core/tree_files.ts";
+import { listArgument } from "../../lib/ftp/commands/dirs.ts";
+import { parseFtpTime } from "../../lib/ftp/commands/files.ts";
 
 Deno.test("PORT arguments", () => {
   const rows: [string, { hostname: string; port: number } | null][] = [

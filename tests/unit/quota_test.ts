@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { folderSize, QuotaBook, Reservation } from "../../lib/quota.ts";
-import { TreeConfig } from "../../lib/tree.ts";
+import { folderSize, QuotaBook, Reservation } from "../../lib/core/quota.ts";
+import { TreeConfig } from "../../lib/core/tree_files.ts";
 import { makeTree, writeTree } from "../support/server.ts";
 
 async function reserve(book: QuotaBook, folders: string[], credit = 0): Promise<Reservation> {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { replies } from "../../lib/replies.ts";
-import { TreeConfig } from "../../lib/tree.ts";
-import { isInside, splitFtpPath, type Target, Vfs } from "../../lib/vfs.ts";
+import { replies } from "../../lib/ftp/replies.ts";
+import { TreeConfig } from "../../lib/core/tree_files.ts";
+import { isInside, splitFtpPath, type Target, Vfs } from "../../lib/core/vfs.ts";
 import { makeTree } from "../support/server.ts";
 
 const long = "a".repeat(5000);

@@ -11,11 +11,11 @@
  * how changes made outside the server are noticed.
  */
 import { dirname } from "node:path";
-import { type Reply, reply } from "./replies.ts";
-import { CONFIG_DIR, type TreeConfig } from "./tree.ts";
+import { type Reply, reply } from "../ftp/replies.ts";
+import { CONFIG_DIR, type TreeConfig } from "./tree_files.ts";
 import { isUploadTemp } from "./upload.ts";
 import { isInside } from "./vfs.ts";
-import { filesBelow } from "./walk.ts";
+import { filesBelow } from "../storage/walk.ts";
 
 interface Usage {
   limit: number;

@@ -4,7 +4,7 @@ import { setImmediate } from "node:timers";
 import { type Entry, listLine, mlsxLine } from "../listing.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import type { Target } from "../vfs.ts";
+import type { Target } from "../../core/vfs.ts";
 
 /** A path inside a 257 reply, with `"` doubled as RFC 959 asks. */
 const quoted = (path: string) => `"${path.replaceAll('"', '""')}"`;

@@ -6,8 +6,8 @@
  */
 import { dirname, join } from "node:path";
 import type { Reservation } from "./quota.ts";
-import type { TransferIo } from "./transfer.ts";
-import { filesBelow } from "./walk.ts";
+import type { TransferIo } from "../ftp/transfer.ts";
+import { filesBelow } from "../storage/walk.ts";
 
 const TEMP_PREFIX = ".xxftp-part-";
 

@@ -1,9 +1,9 @@
 /** Files: SIZE MDTM DELE RNFR RNTO. */
 import { ftpTimestamp } from "../listing.ts";
-import { folderSize, Reservation } from "../quota.ts";
+import { folderSize, Reservation } from "../../core/quota.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import { isInside, type Target } from "../vfs.ts";
+import { isInside, type Target } from "../../core/vfs.ts";
 
 /** SIZE (RFC 3659): a file's size in bytes, 213. */
 export function size(_s: Session, t: Target): Reply {

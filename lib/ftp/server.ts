@@ -3,18 +3,18 @@
  * (whole server, per address, held-off addresses), the sweep that enforces
  * idle and login time limits at all times, and shutdown.
  */
-import { LoginGuard } from "./auth.ts";
+import { LoginGuard } from "../core/accounts.ts";
 import { BufferPool } from "./buffers.ts";
 import type { ServerContext } from "./context.ts";
 import { canonicalHost } from "./data_channel.ts";
-import { QuotaBook } from "./quota.ts";
+import { QuotaBook } from "../core/quota.ts";
 import { formatReply, replies, type Reply } from "./replies.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
-import { ALL_PERMS, TreeConfig } from "./tree.ts";
-import { removeStaleTemps } from "./upload.ts";
-import { type Confinement, strictConfinement } from "./vfs.ts";
+import { ALL_PERMS, TreeConfig } from "../core/tree_files.ts";
+import { removeStaleTemps } from "../core/upload.ts";
+import { type Confinement, strictConfinement } from "../core/vfs.ts";
 
 /** Everything the server is told at start. */
 export interface ServerOptions {

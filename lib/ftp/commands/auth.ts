@@ -1,9 +1,9 @@
 /** Login, logout and TLS: USER, PASS, QUIT, AUTH, PBSZ, PROT. */
 import { join } from "node:path";
-import { storedKind, verifyPassword } from "../auth.ts";
+import { storedKind, verifyPassword } from "../../core/accounts.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import { isInside, Vfs } from "../vfs.ts";
+import { isInside, Vfs } from "../../core/vfs.ts";
 
 const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const ANONYMOUS = new Set(["anonymous", "ftp"]);

@@ -11,7 +11,7 @@ import * as info from "./commands/info.ts";
 import * as transfer from "./commands/transfer.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import type { Session } from "./session.ts";
-import type { Target } from "./vfs.ts";
+import type { Target } from "../core/vfs.ts";
 
 /**
  * What a path argument needs:

@@ -2,13 +2,13 @@
  * What every session shares with the server: settings, the tree reader, the
  * quota book, the login guard and the log.
  */
-import type { LoginGuard } from "./auth.ts";
+import type { LoginGuard } from "../core/accounts.ts";
 import type { BufferPool } from "./buffers.ts";
 import type { DataOptions } from "./data_channel.ts";
-import type { QuotaBook } from "./quota.ts";
-import type { TreeConfig } from "./tree.ts";
+import type { QuotaBook } from "../core/quota.ts";
+import type { TreeConfig } from "../core/tree_files.ts";
 import type { SecureContext } from "node:tls";
-import type { Confinement } from "./vfs.ts";
+import type { Confinement } from "../core/vfs.ts";
 
 /** Server-wide services, one instance shared by all sessions. */
 export interface ServerContext {

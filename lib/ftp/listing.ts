@@ -2,7 +2,7 @@
  * Directory listing lines (pure): the `ls -l` form of LIST, the bare names of
  * NLST, and RFC 3659 MLSD/MLST facts. All dates are UTC.
  */
-import type { Perms } from "./tree.ts";
+import type { Perms } from "../core/tree_files.ts";
 
 /** What a listing needs to know of one entry. */
 export interface Entry {

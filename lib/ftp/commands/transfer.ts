@@ -1,11 +1,11 @@
 /** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
 import { dirname } from "node:path";
 import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
-import { Reservation } from "../quota.ts";
+import { Reservation } from "../../core/quota.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import { receiveFile } from "../upload.ts";
-import type { Target } from "../vfs.ts";
+import { receiveFile } from "../../core/upload.ts";
+import type { Target } from "../../core/vfs.ts";
 
 /** PASV: listen for the data connection; announce an IPv4 address. */
 export function pasv(s: Session): Reply {

@@ -6,8 +6,8 @@
  * that the real path, symlinks resolved, stays inside the tree it belongs to.
  */
 import { dirname, join, relative, sep } from "node:path";
-import { replies, type Reply } from "./replies.ts";
-import type { Perms, TreeConfig, VirtualDir } from "./tree.ts";
+import { replies, type Reply } from "../ftp/replies.ts";
+import type { Perms, TreeConfig, VirtualDir } from "./tree_files.ts";
 
 /** Longest accepted name part, in bytes of UTF-8 (as most file systems allow). */
 export const MAX_NAME_BYTES = 255;

@@ -12,7 +12,7 @@ import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
-import type { Target, Vfs } from "./vfs.ts";
+import type { Target, Vfs } from "../core/vfs.ts";
 
 /** Verbs answered at once while a transfer runs; others wait for it to end. */
 const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
@@ -123,83 +123,6 @@ export class Session {
     this.transfer?.abort.abort();
     this.data.close();
     this.control.close();
-  }
-
-  /** Runs the session until the client leaves or is closed. */
-  async run(): Promise<void> {
-    if (this.ctx.tls?.implicit) {
-      this.protectData = true;
-      const ok = await this.secureControl().then(() => true, (err) => {
-        this.log(`TLS handshake failed: ${err.message}`);
-        return false;
-      });
-      if (!ok) return void await this.close();
-    }
-    const welcome = await this.ctx.tree.banner("xxftp.welcome");
-    await this.send(reply(220, welcome ?? GREETING));
-    while (!this.#closed) {
-      const next = await this.#reader.next().catch(() => ({ kind: "end" }) as const);
-      if (next.kind === "end") break;
-      if (next.kind === "too-long") {
-        await this.close(replies.tooLong);
-        break;
-      }
-      this.lastActivity = Date.now();
-      let line: string;
-      try {
-        line = decoder.decode(stripTelnet(next.bytes));
-      } catch {
-        await this.send(reply(501, "Command is not valid UTF-8."));
-        continue;
-      }
-      await this.#handle(line);
-    }
-    await this.close();
-    await this.transfer?.done;
-  }
-
-  async #handle(line: string): Promise<void> {
-    if (hasControlChars(line)) {
-      await this.send(reply(501, "Control characters are not allowed in commands."));
-      return;
-    }
-    const space = line.indexOf(" ");
-    const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
-    const arg = space < 0 ? "" : line.slice(space + 1);
-    if (
-      this.user === null && ++this.#commandsBeforeLogin > MAX_COMMANDS_BEFORE_LOGIN
-    ) {
-      await this.close(reply(421, "Too many commands before login."));
-      return;
-    }
-    if (this.transfer && !DURING_TRANSFER.has(verb)) await this.transfer.done;
-    try {
-      const r = await dispatch(this, verb, arg);
-      if (r) await this.send(r);
-    } catch (err) {
-      await this.send(this.#failure(verb, err));
-    } finally {
-      if (verb !== "REST") this.restOffset = 0;
-    }
-  }
-
-  /** The reply for an unexpected error; host paths and internals stay in the log. */
-  #failure(verb: string, err: unknown): Reply {
-    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      const by = err instanceof Deno.errors.NotCapable ? "Deno's sandbox" : "the file system";
-      this.log(`${verb}: refused by ${by}: ${(err as Error).message}`);
-      return replies.denied;
-    }
-    if (err instanceof Deno.errors.NotFound) return replies.notFound;
-    if (err instanceof Deno.errors.FilesystemLoop) return replies.notFound; // a link cycle leads nowhere
-    if (err instanceof Deno.errors.AlreadyExists) return reply(550, "Already exists.");
-    if (err instanceof Deno.errors.NotADirectory) return replies.notADir;
-    if (err instanceof Deno.errors.IsADirectory) return replies.notAFile;
-    const code = (err as { code?: string }).code;
-    if (code === "ENOTEMPTY") return reply(550, "Directory not empty.");
-    if (code === "ENOSPC" || code === "EDQUOT") return reply(452, "Insufficient storage space.");
-    this.log(`${verb}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    return replies.local;
   }
 
   /**
