@@ -82,7 +82,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["SYST", plain(false, "none", info.syst, "SYST")],
   ["FEAT", plain(false, "none", info.feat, "FEAT")],
   ["OPTS", plain(false, "required", info.opts, "OPTS UTF8 ON")],
-  ["HELP", plain(false, "optional", info.help, "HELP [<verb>]")],
+  ["HELP", plain(false, "optional", (_s, arg) => info.helpFrom(COMMANDS, arg), "HELP [<verb>]")],
   ["STAT", plain(true, "optional", info.stat, "STAT")],
   ["TYPE", plain(true, "required", info.type, "TYPE A | I")],
   ["MODE", plain(true, "required", info.mode, "MODE S")],

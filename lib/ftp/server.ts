@@ -9,6 +9,7 @@ import type { ServerContext } from "./context.ts";
 import { canonicalHost } from "./data_channel.ts";
 import { QuotaBook } from "../core/quota.ts";
 import { formatReply, replies, type Reply } from "./replies.ts";
+import { runSession } from "./control.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
@@ -150,7 +151,7 @@ export async function startServer(
         const local = (conn.localAddr as Deno.NetAddr).hostname;
         const session = new Session(nextId++, connStream(conn), client, local, ctx);
         sessions.add(session);
-        session.run().catch((err) => session.log(`session error: ${err}`)).finally(() => {
+        runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
           sessions.delete(session);
           const left = (perAddress.get(client) ?? 1) - 1;
           if (left > 0) perAddress.set(client, left);

@@ -1,45 +1,24 @@
 /**
- * One control connection: reads bounded lines, keeps the session state, runs
- * commands through the table, and runs transfers beside the command loop so
- * ABOR and STAT are answered while data flows. The one place where an
- * unexpected error becomes a reply and a log line.
+ * One control connection's state: who is logged in, where they are, the
+ * pending REST/RNFR, the data channel, and the running transfer, which runs
+ * beside the command loop (lib/ftp/control.ts) so ABOR and STAT are answered
+ * while data flows.
  */
-import { dispatch } from "./commands.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
-import { LineReader, stripTelnet } from "./line_reader.ts";
+import { replyForError } from "./errors.ts";
+import { LineReader } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 
-/** Verbs answered at once while a transfer runs; others wait for it to end. */
-const DURING_TRANSFER = new Set(["ABOR", "STAT", "NOOP", "QUIT"]);
-
-/** The 220 greeting when there is no `xxftp.welcome`; it names no version. */
-const GREETING = "xxftp ready.";
-
-/** Commands a client may send before it has logged in. */
-const MAX_COMMANDS_BEFORE_LOGIN = 30;
-
 /** How long a closing session waits for its last reply to be taken. */
 const LAST_REPLY_MS = 2000;
 
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
-
-/** Decodes whole command lines (no state kept between calls, so one serves every session). */
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** Whether a command line holds control characters other than TAB (NUL, lone CR, ...). */
-function hasControlChars(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if ((c < 32 && c !== 9) || c === 127) return true;
-  }
-  return false;
-}
 
 /** The state of one logged-in (or logging-in) client. */
 export class Session {
@@ -61,11 +40,13 @@ export class Session {
   readonly connectedAt = Date.now();
   lastActivity = Date.now();
   transfer: Transfer | null = null;
+  /** Commands received before login (the pre-login cap). */
+  commandsBeforeLogin = 0;
   #closing = false;
   #closed = false;
-  #commandsBeforeLogin = 0;
   #sending: Promise<void> = Promise.resolve();
-  #reader: LineReader;
+  /** Reads command lines; replaced by a TLS one after AUTH TLS. */
+  reader: LineReader;
   readonly #encoder = new TextEncoder();
 
   constructor(
@@ -77,14 +58,14 @@ export class Session {
     readonly ctx: ServerContext,
   ) {
     this.data = new DataChannel(clientHost, localHost, ctx.data);
-    this.#reader = new LineReader(control);
+    this.reader = new LineReader(control);
   }
 
   /** Moves the control connection to TLS (after the 234 reply, or at once for implicit FTPS). */
   async secureControl(): Promise<void> {
     if (this.ctx.tls === null) throw new Error("TLS is not configured");
     this.control = await secureStream(this.control, this.ctx.tls.context, HANDSHAKE_MS);
-    this.#reader = new LineReader(this.control);
+    this.reader = new LineReader(this.control);
     this.secure = true;
   }
 
@@ -97,6 +78,11 @@ export class Session {
   /** Logs a line tagged with this session. */
   log(line: string): void {
     this.ctx.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
+  }
+
+  /** Whether the session has been closed. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Sends a reply; replies never interleave on the wire. */
@@ -152,7 +138,9 @@ export class Session {
       try {
         result = await work({ data, signal: abort.signal, buffer, transfer: t });
       } catch (err) {
-        result = abort.signal.aborted ? replies.aborted : this.#failure(what, err);
+        result = abort.signal.aborted
+          ? replies.aborted
+          : replyForError(err, (line) => this.log(`${what}: ${line}`));
       } finally {
         abort.signal.removeEventListener("abort", onAbort);
         data.close();

@@ -1,5 +1,4 @@
 /** Information and settings: NOOP SYST FEAT OPTS HELP STAT TYPE MODE STRU ALLO SITE. */
-import { COMMANDS } from "../commands.ts";
 import { type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
@@ -47,13 +46,13 @@ export function opts(_s: Session, arg: string): Reply {
   }
 }
 
-/** HELP: the verbs, or one verb's syntax. */
-export function help(_s: Session, arg: string): Reply {
+/** HELP's reply from a table of verbs: all of them, or one verb's syntax. */
+export function helpFrom(table: ReadonlyMap<string, { help: string }>, arg: string): Reply {
   if (arg !== "") {
-    const cmd = COMMANDS.get(arg.trim().toUpperCase());
+    const cmd = table.get(arg.trim().toUpperCase());
     return cmd ? reply(214, `Syntax: ${cmd.help}`) : reply(502, "Unknown command.");
   }
-  const verbs = [...COMMANDS.keys()];
+  const verbs = [...table.keys()];
   const lines = ["The following commands are recognized:"];
   for (let i = 0; i < verbs.length; i += 8) lines.push(" " + verbs.slice(i, i + 8).join(" "));
   lines.push("Help OK.");
