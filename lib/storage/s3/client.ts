@@ -23,6 +23,7 @@ import {
   type PendingUpload,
   required,
 } from "./responses.ts";
+import { uriEncode } from "./sigv4.ts";
 import { type RetryPolicy, type S3Request, Transport } from "./transport.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -41,6 +42,11 @@ export interface S3ClientOptions {
   secretAccessKey: string;
   /** Deadline for an answer and for each chunk of a body; default 30 s. */
   timeoutMs?: number;
+  /**
+   * Deadline for a server-side copy's answer (RGW answers an UploadPartCopy only when the bytes
+   * are copied: ~0.5 s per 100 MiB here); default 10 min.
+   */
+  copyTimeoutMs?: number;
   /** Upload bodies get extra time at this rate; default 1 MiB/s. */
   minBytesPerSecond?: number;
   /** Default: 4 attempts, 200 ms doubling to at most 3 s, none started after 15 s. */
@@ -125,9 +131,11 @@ function emptyStream(): ReadableStream<Uint8Array> {
 export class S3Client {
   readonly bucket: string;
   readonly #transport: Transport;
+  readonly #copyTimeoutMs: number;
 
   constructor(opts: S3ClientOptions) {
     this.bucket = opts.bucket;
+    this.#copyTimeoutMs = opts.copyTimeoutMs ?? 600_000;
     this.#transport = new Transport({
       endpoint: new URL(opts.endpoint),
       key: {
@@ -253,14 +261,13 @@ export class S3Client {
       headers,
       idempotent: true,
       errorIn200: true,
+      timeoutMs: this.#copyTimeoutMs,
     });
     return parseEtag(res.text, "CopyObjectResult");
   }
 
   #copySource(key: string): string {
-    return `/${encodeURIComponent(this.bucket)}/${
-      encodeURIComponent(checkKey(key)).replace(/%2F/g, "/")
-    }`;
+    return `/${uriEncode(this.bucket)}/${uriEncode(checkKey(key), true)}`;
   }
 
   /** Deletes a key; deleting a missing key succeeds (S3 semantics). */
@@ -385,6 +392,7 @@ export class S3Client {
       headers,
       idempotent: true,
       errorIn200: true,
+      timeoutMs: this.#copyTimeoutMs,
     });
     return parseEtag(res.text, "CopyPartResult");
   }
@@ -412,6 +420,8 @@ export class S3Client {
       signBody: true,
       idempotent: false,
       errorIn200: true,
+      // Assembling a large object can take a while on some stores.
+      timeoutMs: this.#copyTimeoutMs,
     });
     return required(parseRoot(res.text, "CompleteMultipartUploadResult"), "ETag");
   }

@@ -47,6 +47,8 @@ export interface S3Request {
   idempotent: boolean;
   /** The store may answer 200 with an `<Error>` body (copies, completing an upload): check it. */
   errorIn200?: boolean;
+  /** Deadline for the answer instead of the configured one (server-side copies take longer). */
+  timeoutMs?: number;
   /** Statuses the caller handles itself, returned instead of thrown (e.g. 404 on HEAD). */
   accept?: number[];
   signal?: AbortSignal;
@@ -253,7 +255,8 @@ export class Transport {
     const signal = req.signal
       ? AbortSignal.any([deadline.controller.signal, req.signal])
       : deadline.controller.signal;
-    deadline.arm(timeoutMs + (body ? Math.ceil(body.length * 1000 / minBytesPerSecond) : 0));
+    const allowance = body ? Math.ceil(body.length * 1000 / minBytesPerSecond) : 0;
+    deadline.arm((req.timeoutMs ?? timeoutMs) + allowance);
     try {
       const res = await fetch(url, {
         method: req.method,
