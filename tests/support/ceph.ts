@@ -41,10 +41,10 @@ function isFree(port: number): boolean {
   }
 }
 
-/** A window of 40 ports for the OSD's messengers, the first 10 of them free now. */
+/** 40 ports for the OSD's messengers, below the ephemeral range (where freePort lands), 10 free now. */
 function osdPortWindow(): [number, number] {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const min = 20000 + Math.floor(Math.random() * 400) * 40;
+    const min = 20000 + Math.floor(Math.random() * 300) * 40;
     if (Array.from({ length: 10 }, (_, i) => min + i).every(isFree)) return [min, min + 39];
   }
   throw new Error("no free port window for the Ceph OSD");

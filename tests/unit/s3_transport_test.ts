@@ -215,3 +215,21 @@ Deno.test("transport: answers that are not S3's XML are errors with the status's
   assert.equal(await kindOf(s3.getObject("html")), "unavailable/Http502");
   assert.equal(await kindOf(s3.listObjectsV2("")), "unavailable/MalformedResponse");
 });
+
+Deno.test("transport: an object stored gzip-encoded comes back as stored, not decompressed", async () => {
+  const gz = new Uint8Array(
+    await new Response(
+      new Blob([new TextEncoder().encode("hello ".repeat(100))]).stream()
+        .pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  await using fake = fakeS3(() =>
+    new Response(gz, {
+      headers: { ...OBJECT, "content-encoding": "gzip", "content-length": String(gz.length) },
+    })
+  );
+  const got = await fake.client().getObject("k");
+  const bytes = new Uint8Array(await new Response(got.body).arrayBuffer());
+  assert.deepEqual(bytes, gz);
+  assert.equal(fake.seen[0].headers.get("accept-encoding"), "identity");
+});
