@@ -19,7 +19,9 @@ export type StorageErrorKind =
   /** The entry changed or vanished under the operation (a race); retrying may work. */
   | "gone"
   /** The storage cannot be reached or is overloaded (an object store): a 4xx, try again. */
-  | "unavailable";
+  | "unavailable"
+  /** The storage cannot represent the request (a path longer than an object key may be). */
+  | "invalid";
 
 /** A failed storage operation; `message` is for the log, never for a client. */
 export class StorageError extends Error {
