@@ -9,6 +9,14 @@ import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
 import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
 import { LocalStorage, readHostText, realFolder } from "./lib/storage/local.ts";
+import {
+  checkS3,
+  describeS3,
+  openS3Storage,
+  type S3Spec,
+  type S3Target,
+  S3UsageError,
+} from "./lib/storage/s3/spec.ts";
 import { type Storage, StorageError } from "./lib/storage/storage.ts";
 
 const GRACE_MS = 5000;
@@ -65,13 +73,53 @@ async function readTls(paths: TlsPaths): Promise<TlsOptions> {
   return tls;
 }
 
-async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<number> {
-  const root = await folderArg(given.root, "root folder");
+/** The environment variables holding the store's credentials. */
+const KEY_VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+
+/** The target with credentials from this process's environment; checked against the store. */
+async function s3Spec(target: S3Target): Promise<S3Spec> {
+  let keys: (string | undefined)[];
+  try {
+    keys = KEY_VARS.map((name) => Deno.env.get(name));
+  } catch {
+    throw new UsageError(`an s3:// root needs deno's --allow-env=${KEY_VARS.join(",")}`);
+  }
+  const [accessKeyId, secretAccessKey] = keys;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new UsageError(`an s3:// root needs ${KEY_VARS.join(" and ")} in the environment`);
+  }
+  const spec = { ...target, accessKeyId, secretAccessKey };
+  try {
+    await checkS3(spec);
+  } catch (err) {
+    if (err instanceof S3UsageError) throw new UsageError(err.message);
+    throw err;
+  }
+  return spec;
+}
+
+/** The storage and root of a local folder or a store, and how to name it. */
+async function openTree(root: string, s3: S3Target | undefined) {
+  if (s3 === undefined) {
+    const real = await folderArg(root, "root folder");
+    return { storage: new LocalStorage(), root: real, shown: real, spec: undefined };
+  }
+  const spec = await s3Spec(s3);
+  return { storage: openS3Storage(spec), root: "/", shown: describeS3(spec), spec };
+}
+
+async function serve(
+  given: ServerOptions,
+  tlsPaths: TlsPaths | null,
+  s3: S3Target | undefined,
+): Promise<number> {
+  const tree = await openTree(given.root, s3);
+  const { root } = tree;
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
   const tls = tlsPaths && await readTls(tlsPaths);
-  const options = { ...given, root, allowOutside, tls };
+  const options = { ...given, root, allowOutside, tls, s3: tree.spec };
   let server;
   try {
     server = await startSandboxed(options, stamp);
@@ -91,7 +139,7 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   const host = server.addr.hostname.includes(":")
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;
-  console.log(`xxftp ${VERSION} serving ${root}`);
+  console.log(`xxftp ${VERSION} serving ${tree.shown}`);
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
@@ -99,10 +147,11 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   console.log(
     options.share
       ? `  users: anonymous/ftp (any password), this folder as "/", ${access}`
-      : `  users: ${await usersOf(new LocalStorage(), root)}`,
+      : `  users: ${await usersOf(tree.storage, root)}`,
   );
   console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
-  console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
+  const wall = s3 ? "the store and the listen address, no files" : "the root";
+  console.log(`  confined by Deno permissions (${server.confinement}) to ${wall}; Ctrl-C stops`);
   const { promise, resolve } = Promise.withResolvers<void>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
   await promise;
@@ -121,11 +170,14 @@ async function main(argv: string[]): Promise<number> {
       case "version":
         console.log(`xxftp ${VERSION}`);
         return 0;
-      case "passwd":
-        console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
+      case "passwd": {
+        const tree = await openTree(inv.root, inv.s3);
+        const file = await setPassword(tree.storage, tree.root, tree.shown, inv.user, inv.create);
+        console.log(`password written to ${inv.s3 ? `${tree.shown}: ${file}` : file}`);
         return 0;
+      }
       case "serve":
-        return await serve(inv.options, inv.tls);
+        return await serve(inv.options, inv.tls, inv.s3);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

@@ -4,6 +4,13 @@
  */
 import { parseArgs } from "node:util";
 import type { ServerOptions } from "./server.ts";
+import {
+  isS3Root,
+  parseEndpoint,
+  parseS3Root,
+  type S3Target,
+  S3UsageError,
+} from "./storage/s3/spec.ts";
 
 /** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";
@@ -20,6 +27,16 @@ Usage:
   xxftp passwd USER [ROOT] [--create]
                                    set USER's password (read from a prompt, or stdin)
   xxftp --help | --version
+
+ROOT may be s3://BUCKET[/PREFIX]: the tree kept in an S3-compatible object store
+(credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); with it:
+  --s3-endpoint URL        the store's S3 API, e.g. http://127.0.0.1:7480 (required)
+  --s3-region REGION       signing region (default us-east-1)
+  --s3-timeout SECONDS     longest wait for any answer of the store (default 30)
+  --s3-stale-upload-minutes N
+                           abort multipart uploads idle this long, left by an
+                           instance that died (default 60; checked at start and
+                           every 10 minutes)
 
 Serve options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 or :: to share on a network)
@@ -48,8 +65,8 @@ See README.md for .xxftp/password, permission, size and virtual.`;
 export type Invocation =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
-  | { kind: "passwd"; user: string; root: string; create: boolean };
+  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null; s3?: S3Target }
+  | { kind: "passwd"; user: string; root: string; create: boolean; s3?: S3Target };
 
 /** Where the certificate and key are, and the TLS policy; main reads the files. */
 export interface TlsPaths {
@@ -127,6 +144,10 @@ export function parseCommandLine(argv: string[]): Invocation {
         "read-only": { type: "boolean" },
         writable: { type: "boolean" },
         create: { type: "boolean" },
+        "s3-endpoint": { type: "string" },
+        "s3-region": { type: "string" },
+        "s3-timeout": { type: "string" },
+        "s3-stale-upload-minutes": { type: "string" },
       },
     });
   } catch (err) {
@@ -136,9 +157,34 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (v.help) return { kind: "help" };
   if (v.version) return { kind: "version" };
   const [command, ...rest] = positionals;
+  /** The object store a root names, or nothing for a folder (then no --s3-* flag may be given). */
+  const s3Of = (root: string): { s3?: S3Target } => {
+    if (!isS3Root(root)) {
+      const given = Object.keys(v).find((k) => k.startsWith("s3-"));
+      if (given) throw new UsageError(`--${given} belongs to an s3:// root`);
+      return {};
+    }
+    try {
+      return {
+        s3: {
+          ...parseS3Root(root),
+          endpoint: parseEndpoint(v["s3-endpoint"]),
+          region: v["s3-region"] ?? "us-east-1",
+          timeoutMs: whole("s3-timeout", v["s3-timeout"], 30, 1, 3600) * 1000,
+          staleUploadMs:
+            whole("s3-stale-upload-minutes", v["s3-stale-upload-minutes"], 60, 0, 10080) *
+            60_000,
+        },
+      };
+    } catch (err) {
+      if (err instanceof S3UsageError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
   if (command === "passwd") {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
-    return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
+    const root = rest[1] ?? "./home";
+    return { kind: "passwd", user: rest[0], root, create: v.create ?? false, ...s3Of(root) };
   }
   if (command !== "serve" && command !== "share") {
     throw new UsageError(
@@ -158,10 +204,16 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
+  const root = rest[0] ?? (share ? "." : "./home");
+  const store = s3Of(root);
+  if (store.s3 && v["allow-outside"]) {
+    throw new UsageError("--allow-outside does not apply to an s3:// root: the bucket is the tree");
+  }
   return {
     kind: "serve",
+    ...store,
     options: {
-      root: rest[0] ?? (share ? "." : "./home"),
+      root,
       share,
       host: v.host ?? "127.0.0.1",
       port: whole("port", v.port, 2121, 0, 65535),

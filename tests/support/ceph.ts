@@ -72,24 +72,34 @@ export async function startCeph(): Promise<Ceph> {
       `Ceph is not installed: apt-get install -y --no-install-recommends ${PACKAGES}`,
     );
   }
-  const dir = await Deno.makeTempDir({ prefix: "xxftp-ceph-" });
-  const [osdMin, osdMax] = osdPortWindow();
-  const vars = {
-    CEPH_DIR: dir,
-    MON_PORT: String(freePort()),
-    RGW_PORT: String(freePort()),
-    OSD_PORT_MIN: String(osdMin),
-    OSD_PORT_MAX: String(osdMax),
-  };
+  // A start now and then loses a race for a port (or radosgw dies young): try afresh, twice.
+  let dir = "";
+  let failures = "";
+  for (let attempt = 1; dir === ""; attempt++) {
+    const tried = await Deno.makeTempDir({ prefix: "xxftp-ceph-" });
+    const [osdMin, osdMax] = osdPortWindow();
+    const vars = {
+      CEPH_DIR: tried,
+      MON_PORT: String(freePort()),
+      RGW_PORT: String(freePort()),
+      OSD_PORT_MIN: String(osdMin),
+      OSD_PORT_MAX: String(osdMax),
+    };
+    try {
+      await run("bash", [`${SCRIPTS}/start.sh`], vars);
+      dir = tried;
+    } catch (err) {
+      const log = await Deno.readTextFile(`${tried}/log/client.rgw.test.log`).catch(() => "");
+      failures += `attempt ${attempt}: ${(err as Error).message}\nradosgw log tail:\n` +
+        `${log.split("\n").slice(-15).join("\n")}\n`;
+      await run("bash", [`${SCRIPTS}/stop.sh`], { CEPH_DIR: tried });
+      if (attempt === 3) throw new Error(`the Ceph cluster did not start:\n${failures}`);
+    }
+  }
+  if (failures !== "") console.warn(`Ceph started after failing:\n${failures}`);
   const stop = async () => {
     await run("bash", [`${SCRIPTS}/stop.sh`], { CEPH_DIR: dir });
   };
-  try {
-    await run("bash", [`${SCRIPTS}/start.sh`], vars);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   const env = Object.fromEntries(
     (await Deno.readTextFile(`${dir}/env`)).split("\n").filter((l) => l.includes("="))
       .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),

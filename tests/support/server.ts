@@ -38,8 +38,8 @@ export interface TestServer {
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
   waitFor(text: string, ms?: number): Promise<void>;
-  /** SIGTERM, then wait for exit; returns the exit code. */
-  stop(): Promise<number>;
+  /** SIGTERM (or `signal`), then wait for exit; returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
   /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -49,6 +49,8 @@ export interface StartOptions {
   command?: "serve" | "share";
   args?: string[];
   denoFlags?: string[];
+  /** Environment variables added for the server process. */
+  env?: Record<string, string>;
 }
 
 /** Starts `main.ts serve root --port 0 ...` (or `share`) and waits for its listening line. */
@@ -68,6 +70,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     ],
     stdout: "piped",
     stderr: "piped",
+    env: opts.env,
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
@@ -94,9 +97,9 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   }
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
   let stopped: Promise<number> | null = null;
-  const stop = () => {
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
     stopped ??= (async () => {
-      child.kill("SIGTERM");
+      child.kill(signal);
       const status = await child.status;
       await pumps;
       return status.code;
