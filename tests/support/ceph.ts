@@ -20,6 +20,10 @@ export interface Ceph {
   client(bucket: string, opts?: Partial<S3ClientOptions>): S3Client;
   /** Runs `radosgw-admin` on this cluster; throws with its output when it fails. */
   admin(...args: string[]): Promise<string>;
+  /** Freezes radosgw (SIGSTOP): connections stay open and nothing answers, like a hung store. */
+  pause(): Promise<void>;
+  /** Lets a paused radosgw go on (SIGCONT). */
+  resume(): Promise<void>;
   /** Kills the daemons and removes the directory. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -104,6 +108,9 @@ export async function startCeph(): Promise<Ceph> {
     (await Deno.readTextFile(`${dir}/env`)).split("\n").filter((l) => l.includes("="))
       .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
   );
+  const signalRgw = async (signal: Deno.Signal) => {
+    Deno.kill(Number((await Deno.readTextFile(`${dir}/rgw.pid`)).trim()), signal);
+  };
   const ceph: Ceph = {
     endpoint: env.S3_ENDPOINT,
     accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -120,6 +127,8 @@ export async function startCeph(): Promise<Ceph> {
         ...opts,
       }),
     admin: (...args) => run("radosgw-admin", ["-c", ceph.conf, ...args]),
+    pause: () => signalRgw("SIGSTOP"),
+    resume: () => signalRgw("SIGCONT"),
     stop,
     [Symbol.asyncDispose]: stop,
   };

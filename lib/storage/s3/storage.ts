@@ -47,6 +47,8 @@ const COPIES_AT_ONCE = 8;
 export const MAX_FOLDER_MOVE = 10_000;
 /** Reads of a stream that broke off, resumed from where they stopped, per open file. */
 const READ_RESUMES = 3;
+/** Delays before trying again an abort the store did not take. */
+const ABORT_RETRIES_MS = [5_000, 30_000, 120_000];
 /** Entries of the tree-file cache. */
 const CACHE_ENTRIES = 4096;
 /** The folder holding a folder's own configuration, never served. */
@@ -150,6 +152,8 @@ class S3Upload implements UploadWriter {
     /** Upload ids of this instance's uploads in progress, which the stale sweep leaves alone. */
     private readonly mine: Set<string>,
     private readonly onPublished: () => void,
+    /** Told of an abort the store did not take, to be tried again later. */
+    private readonly onAbortFailed: (key: string, uploadId: string) => void,
   ) {}
 
   async #start(): Promise<string> {
@@ -265,8 +269,10 @@ class S3Upload implements UploadWriter {
     const id = this.#uploadId;
     this.#end();
     await Promise.allSettled(this.#inFlight);
-    // What cannot be aborted now is aborted by the stale-upload sweep.
-    if (id !== null) await this.client.abortMultipartUpload(this.key, id).catch(() => {});
+    if (id === null) return;
+    await this.client.abortMultipartUpload(this.key, id).catch((err) => {
+      if (!(err instanceof S3Error && err.kind === "gone")) this.onAbortFailed(this.key, id);
+    });
   }
 }
 
@@ -519,6 +525,7 @@ export class S3Storage implements Storage {
       this.#partBytes,
       this.#mine,
       () => this.#changed(path),
+      (k, id) => this.#abortLater(k, id, 0),
     );
     if (keep > 0) {
       try {
@@ -529,6 +536,25 @@ export class S3Storage implements Storage {
       }
     }
     return upload;
+  }
+
+  /**
+   * Tries an abort the store did not take (it was down) again after 5 s,
+   * 30 s and 2 min; what is still left then is the stale sweep's.
+   */
+  #abortLater(key: string, uploadId: string, tries: number): void {
+    if (tries >= ABORT_RETRIES_MS.length) {
+      this.#log(`a multipart upload of ${key} could not be aborted; the stale sweep will`);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#client.abortMultipartUpload(key, uploadId).catch((err) => {
+        if (!(err instanceof S3Error && err.kind === "gone")) {
+          this.#abortLater(key, uploadId, tries + 1);
+        }
+      });
+    }, ABORT_RETRIES_MS[tries]);
+    Deno.unrefTimer(timer);
   }
 
   async remove(path: string): Promise<void> {
