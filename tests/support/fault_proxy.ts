@@ -15,6 +15,8 @@ export interface FaultProxy {
   slowDown: number;
   /** Requests answered 503 by the proxy so far. */
   refused: number;
+  /** Requests seen so far, refused or passed on. */
+  requests: number;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -30,6 +32,7 @@ export function startFaultProxy(target: string): FaultProxy {
     endpoint: "",
     slowDown: 0,
     refused: 0,
+    requests: 0,
     close: async () => {
       controller.abort();
       await server.finished;
@@ -67,6 +70,7 @@ export function startFaultProxy(target: string): FaultProxy {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
     async (req) => {
+      proxy.requests++;
       if (proxy.slowDown > 0) {
         proxy.slowDown--;
         proxy.refused++;

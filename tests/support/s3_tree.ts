@@ -57,3 +57,13 @@ export async function keysOf(s3: S3Client, prefix = ""): Promise<string[]> {
 export async function objectBytes(s3: S3Client, key: string): Promise<Uint8Array> {
   return new Uint8Array(await new Response((await s3.getObject(key)).body).arrayBuffer());
 }
+
+/** Writes empty objects at `keys`, `concurrency` at a time (a large folder, made fast). */
+export async function putEmpty(s3: S3Client, keys: string[], concurrency = 64): Promise<void> {
+  let next = 0;
+  const empty = new Uint8Array(0);
+  const worker = async () => {
+    while (next < keys.length) await s3.putObject(keys[next++], empty);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}

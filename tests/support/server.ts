@@ -34,6 +34,8 @@ export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
 export interface TestServer {
   root: string;
   port: number;
+  /** The server process's id (for its /proc figures). */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
@@ -109,6 +111,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   return {
     root,
     port,
+    pid: child.pid,
     output: () => text,
     waitFor,
     stop,
