@@ -349,7 +349,7 @@ interface Cached<T> {
 
 /** A tree in an object store. */
 export class S3Storage implements Storage {
-  readonly capabilities = { chmod: false };
+  readonly capabilities = { chmod: false, shared: true };
   readonly #client: S3Client;
   readonly #prefix: string;
   readonly #configMs: number;
@@ -735,6 +735,28 @@ export class S3Storage implements Storage {
     const key = this.#key(path);
     await this.#call(path, () => this.#client.putObject(key, text));
     this.#changed(path);
+  }
+
+  /**
+   * A conditional PUT: `If-Match` the version, or `If-None-Match: *` for
+   * none (atomic in RGW and S3). When the store's answer leaves it open
+   * whether the write happened (RGW answers 500 to some conditional writes
+   * that race; an answer may be lost), the object is read back: it holds
+   * `text` exactly when the write (or an identical one) took.
+   */
+  async writeTextIf(path: string, text: string, ifVersion: string | null): Promise<boolean> {
+    const key = this.#key(path);
+    const condition = ifVersion === null ? { ifNoneMatch: "*" as const } : { ifMatch: ifVersion };
+    try {
+      await this.#client.putObject(key, text, condition);
+    } catch (err) {
+      if (err instanceof S3Error && (err.kind === "exists" || err.kind === "gone")) return false;
+      if (!(err instanceof S3Error && err.kind === "unavailable")) throw storageErrorOf(err, path);
+      const now = await this.readText(path, new TextEncoder().encode(text).length + 1);
+      if (now?.text !== text) return false;
+    }
+    this.#changed(path);
+    return true;
   }
 
   async usage(folder: string, enter: (name: string) => boolean): Promise<number> {
