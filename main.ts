@@ -2,7 +2,16 @@
  * xxftp's command line: parse, validate, then start the server confined to
  * the folder it shares (see lib/sandbox.ts) or run a sub-command.
  */
-import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
+import { checkOutput, problemLines, showUnder } from "./lib/check.ts";
+import {
+  CHECK_HELP,
+  HELP,
+  parseCommandLine,
+  type TlsPaths,
+  UsageError,
+  VERSION,
+} from "./lib/cli.ts";
+import { checkTree } from "./lib/core/check.ts";
 import { USER_NAME } from "./lib/core/accounts.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
@@ -105,10 +114,41 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
   const { promise, resolve } = Promise.withResolvers<void>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
+  if (!options.share) {
+    checkAtStart(root, given.root, allowOutside).catch((err) =>
+      stamp(`check: could not read the tree (${(err as Error).message})`)
+    );
+  }
   await promise;
   stamp("stopping");
   await server.stop(GRACE_MS);
   return 0;
+}
+
+/** `xxftp check`: problems, then the table of users; 0 when nothing is wrong, else 1. */
+async function check(given: string, grants: string[]): Promise<number> {
+  const root = await folderArg(given, "root folder");
+  const allowOutside = await Promise.all(grants.map((p) => folderArg(p, "--allow-outside")));
+  const report = await checkTree(new LocalStorage(), root, { allowOutside, temporaries: true });
+  const out = checkOutput(report, showUnder(root, given));
+  console.log(out.lines.join("\n"));
+  return out.exitCode;
+}
+
+/** Logs, once at start, the problems the checker finds in the served tree. */
+async function checkAtStart(root: string, given: string, allowOutside: string[]): Promise<void> {
+  const show = showUnder(root, given);
+  const opts = { allowOutside, temporaries: false, show };
+  const report = await checkTree(new LocalStorage(), root, opts);
+  for (const line of problemLines(report, show)) stamp(`check: ${line}`);
+  const n = report.problems.length;
+  stamp(
+    n === 0
+      ? "check: no problems in the tree"
+      : `check: ${n} problem${
+        n === 1 ? "" : "s"
+      } in the tree (xxftp check ${given} lists them with a table of users)`,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -116,8 +156,10 @@ async function main(argv: string[]): Promise<number> {
     const inv = parseCommandLine(argv);
     switch (inv.kind) {
       case "help":
-        console.log(HELP);
+        console.log(inv.topic === "check" ? CHECK_HELP : HELP);
         return 0;
+      case "check":
+        return await check(inv.root, inv.allowOutside);
       case "version":
         console.log(`xxftp ${VERSION}`);
         return 0;

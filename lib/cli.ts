@@ -19,6 +19,9 @@ Usage:
                                    read-only unless --writable; takes the serve options
   xxftp passwd USER [ROOT] [--create]
                                    set USER's password (read from a prompt, or stdin)
+  xxftp check [ROOT] [--allow-outside PATH]
+                                   report every problem the server would meet in ROOT,
+                                   then a table of users (see xxftp check --help)
   xxftp --help | --version
 
 Serve options:
@@ -44,12 +47,32 @@ Serve options:
 The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
 See README.md for .xxftp/password, permission, size and virtual.`;
 
+/** The text `xxftp check --help` prints. */
+export const CHECK_HELP = `Usage: xxftp check [ROOT] [--allow-outside PATH]...
+
+Reads the served tree ROOT (default ./home) the way the server does and prints
+every problem the server would meet, one per line as path:line: message
+(path: message when no one line is at fault):
+  - permission, size and virtual lines it cannot parse
+  - virtual folders whose target does not exist, is no folder, or lies outside
+    ROOT (and outside every --allow-outside PATH)
+  - folders in ROOT nobody can log in to (names other than letters, digits, _)
+  - password files in no known form, legacy MD5 (weak) ones, and ones readable
+    by group or others; users without a password who may write
+    (anonymous is meant to be open)
+  - settings files the server ignores, unfinished uploads (.xxftp-part-*)
+Then a table of users: home, login, rights at /, limit, usage, virtual folders.
+
+Exit status: 0 nothing is wrong, 1 problems found, 2 usage error.
+Under deno: deno run --allow-read=ROOT main.ts check ROOT`;
+
 /** What the command line asks for. */
 export type Invocation =
-  | { kind: "help" }
+  | { kind: "help"; topic: "main" | "check" }
   | { kind: "version" }
   | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
-  | { kind: "passwd"; user: string; root: string; create: boolean };
+  | { kind: "passwd"; user: string; root: string; create: boolean }
+  | { kind: "check"; root: string; allowOutside: string[] };
 
 /** Where the certificate and key are, and the TLS policy; main reads the files. */
 export interface TlsPaths {
@@ -133,9 +156,15 @@ export function parseCommandLine(argv: string[]): Invocation {
     throw new UsageError((err as Error).message.split("\n")[0]);
   }
   const { values: v, positionals } = parsed;
-  if (v.help) return { kind: "help" };
-  if (v.version) return { kind: "version" };
   const [command, ...rest] = positionals;
+  if (v.help) return { kind: "help", topic: command === "check" ? "check" : "main" };
+  if (v.version) return { kind: "version" };
+  if (command === "check") {
+    const stray = Object.keys(v).find((k) => k !== "allow-outside");
+    if (stray !== undefined) throw new UsageError(`--${stray} does not belong to check`);
+    if (rest.length > 1) throw new UsageError(`check takes one folder, got ${rest.length}`);
+    return { kind: "check", root: rest[0] ?? "./home", allowOutside: v["allow-outside"] ?? [] };
+  }
   if (command === "passwd") {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
     return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };

@@ -346,6 +346,12 @@ export class LocalStorage implements Storage {
     }
     return Promise.resolve(removed);
   }
+
+  findStaleUploads(folder: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const f of filesBelow(folder, () => true)) if (isUploadTemp(f.name)) found.push(f.path);
+    return Promise.resolve(found);
+  }
 }
 
 /**

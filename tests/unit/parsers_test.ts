@@ -137,12 +137,8 @@ Deno.test("tree files: permission, size and virtual parsers", () => {
     "rel",
     "/srv/x",
   ]]);
-  assert.deepEqual(v.problems.map((p) => p.split(":")[0]), [
-    "line 4",
-    "line 5",
-    "line 7",
-    "line 8",
-  ]);
+  assert.deepEqual(v.problems.map((p) => p.line), [4, 5, 7, 8]);
+  assert.deepEqual(v.value.map((d) => d.line), [3, 6]);
 });
 
 Deno.test("command line: defaults, flags and usage errors", () => {
