@@ -10,8 +10,8 @@ RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
 .PHONY: serve test check fmt build bench clean
 
+# git keeps no file modes: serve gives the demo password files the 0600 that xxftp passwd writes.
 serve: $(DENO)
-	@# git keeps no file modes: give the demo password files the 0600 that xxftp passwd writes
 	@chmod 600 home/*/.xxftp/password
 	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT)
 

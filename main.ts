@@ -14,10 +14,25 @@ import {
 import { checkTree } from "./lib/core/check.ts";
 import { USER_NAME } from "./lib/core/accounts.ts";
 import { setPassword } from "./lib/passwd.ts";
-import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
+import { type Sandboxed, ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
 import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
+import { hashPassword } from "./lib/core/passwords.ts";
+import { LineWriter, writeAllWith } from "./lib/log/writer.ts";
+import { encodeQr, qrTerminal } from "./lib/share/qr.ts";
+import {
+  isWildcard,
+  machineAddresses,
+  randomPassword,
+  SHARE_USER,
+  type ShareFlags,
+  shareLines,
+  shareUrls,
+  statusText,
+  urlHost,
+} from "./lib/share/share.ts";
 import { LocalStorage, readHostText, realFolder } from "./lib/storage/local.ts";
+import { humanDuration } from "./lib/units.ts";
 import { type Storage, StorageError } from "./lib/storage/storage.ts";
 
 const GRACE_MS = 5000;
@@ -56,7 +71,13 @@ async function usersOf(storage: Storage, root: string): Promise<string> {
   return users.length > SHOWN_USERS ? `${shown} and ${users.length - SHOWN_USERS} more` : shown;
 }
 
-const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+/** Standard output, written through a queue so a slow terminal or pipe never holds up the server. */
+const out = new LineWriter(writeAllWith((b) => Deno.stdout.write(b)), {
+  name: "standard output",
+  report: (message) => console.error(`xxftp: ${message}`),
+});
+
+const stamp = (line: string) => out.line(`${new Date().toISOString()} ${line}`);
 
 /** Reads and checks the certificate and key, so a bad one is a usage error, not a failed handshake. */
 async function readTls(paths: TlsPaths): Promise<TlsOptions> {
@@ -74,13 +95,45 @@ async function readTls(paths: TlsPaths): Promise<TlsOptions> {
   return tls;
 }
 
-async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<number> {
+/** How often the status line is redrawn. */
+const STATUS_MS = 1000;
+
+/** Keeps the status line current (on a terminal): counts from the server, a rate from their deltas. */
+function showStatus(server: Sandboxed, stopsAt: number | null): () => void {
+  let last = { total: 0, at: Date.now() };
+  let asking = false;
+  const timer = setInterval(async () => {
+    if (asking) return;
+    asking = true;
+    const s = await server.status().catch(() => null);
+    asking = false;
+    if (s === null) return;
+    const at = Date.now();
+    const rate = (s.total - last.total) * 1000 / Math.max(1, at - last.at);
+    last = { total: s.total, at };
+    out.status(statusText(s, rate, stopsAt === null ? null : stopsAt - at));
+  }, STATUS_MS);
+  return () => {
+    clearInterval(timer);
+    out.status(null);
+  };
+}
+
+async function serve(
+  given: ServerOptions,
+  tlsPaths: TlsPaths | null,
+  share: ShareFlags | null,
+): Promise<number> {
   const root = await folderArg(given.root, "root folder");
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
   const tls = tlsPaths && await readTls(tlsPaths);
-  const options = { ...given, root, allowOutside, tls };
+  const password = share?.password ? randomPassword() : null;
+  const credential = password === null
+    ? null
+    : { user: SHARE_USER, stored: await hashPassword(password) };
+  const options = { ...given, root, allowOutside, tls, credential };
   let server;
   try {
     server = await startSandboxed(options, stamp);
@@ -97,31 +150,63 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
     }
     throw err;
   }
-  const host = server.addr.hostname.includes(":")
-    ? `[${server.addr.hostname}]`
-    : server.addr.hostname;
-  console.log(`xxftp ${VERSION} serving ${root}`);
+  const startedAt = new Date();
+  const { hostname, port } = server.addr;
+  out.line(`xxftp ${VERSION} serving ${root}`);
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
-  console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
-  const access = options.readOnly ? "read-only" : "writable";
-  console.log(
-    options.share
-      ? `  users: anonymous/ftp (any password), this folder as "/", ${access}`
-      : `  users: ${await usersOf(new LocalStorage(), root)}`,
+  out.line(`  listening on ${scheme}://${urlHost(hostname)}:${port}${tlsNote}`);
+  const reachable = isWildcard(hostname)
+    ? (hostname === "0.0.0.0" ? "127.0.0.1" : "::1")
+    : hostname;
+  let firstUrl = `${scheme}://${urlHost(reachable)}:${port}/`;
+  if (share === null) out.line(`  users: ${await usersOf(new LocalStorage(), root)}`);
+  else {
+    const banner = {
+      scheme,
+      host: given.host,
+      port,
+      interfaces: isWildcard(given.host) ? machineAddresses() : [],
+      readOnly: options.readOnly,
+      password,
+      expireMs: share.expireMs,
+      now: startedAt,
+    } as const;
+    for (const line of shareLines(banner)) out.line(line);
+    firstUrl = shareUrls(banner)[0] ?? firstUrl;
+  }
+  const login = password === null ? "" : `-u ${SHARE_USER} `; // curl asks for the password
+  out.line(`  try: curl ${tls?.implicit ? "-k " : ""}${login}${firstUrl}`);
+  if (share?.qr) {
+    out.line("");
+    for (const line of qrTerminal(encodeQr(firstUrl), Deno.stdout.isTerminal()).split("\n")) {
+      out.line(line);
+    }
+    out.line(`  (QR code of ${firstUrl})`);
+  }
+  out.line(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
+  const stop = Promise.withResolvers<string>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.resolve("stopping"));
+  }
+  const expiry = share?.expireMs == null ? null : setTimeout(
+    () => stop.resolve(`the share expired after ${humanDuration(share.expireMs ?? 0)}: stopping`),
+    share.expireMs,
   );
-  console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
-  console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
-  const { promise, resolve } = Promise.withResolvers<void>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
-  if (!options.share) {
+  const stopsAt = share?.expireMs == null ? null : startedAt.getTime() + share.expireMs;
+  const hideStatus = share !== null && Deno.stdout.isTerminal()
+    ? showStatus(server, stopsAt)
+    : null;
+  if (share === null) {
     checkAtStart(root, given.root, allowOutside).catch((err) =>
       stamp(`check: could not read the tree (${(err as Error).message})`)
     );
   }
-  await promise;
-  stamp("stopping");
+  stamp(await stop.promise);
+  if (expiry !== null) clearTimeout(expiry);
+  hideStatus?.();
   await server.stop(GRACE_MS);
+  stamp("stopped");
   return 0;
 }
 
@@ -167,12 +252,15 @@ async function main(argv: string[]): Promise<number> {
         console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
         return 0;
       case "serve":
-        return await serve(inv.options, inv.tls);
+        return await serve(inv.options, inv.tls, inv.share);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
+    await out.flush();
     console.error(`xxftp: ${err.message} (see xxftp --help)`);
     return 2;
+  } finally {
+    await out.flush();
   }
 }
 

@@ -6,6 +6,7 @@ import { relative } from "node:path";
 import type { CheckReport, UserSummary } from "./core/check.ts";
 import { formatProblem, type SizeLimit } from "./core/tree_files.ts";
 import { isInside } from "./core/vfs.ts";
+import { humanBytes } from "./units.ts";
 
 /** Writes storage paths under `root` (a real path) as `given` (the root as typed) plus the rest. */
 export function showUnder(root: string, given: string): (path: string) => string {
@@ -21,19 +22,6 @@ export function showUnder(root: string, given: string): (path: string) => string
 /** The problem lines, `path:line: message`, in the report's order. */
 export function problemLines(report: CheckReport, show: (path: string) => string): string[] {
   return report.problems.map((p) => formatProblem(show(p.path), p));
-}
-
-/** Bytes as a person reads them: `512 B`, `1.5 KiB`, `10 MiB`. */
-export function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const text = unit === 0 ? String(value) : value.toFixed(1).replace(/\.0$/, "");
-  return `${text} ${units[unit]}`;
 }
 
 const LOGIN_TEXT: Record<UserSummary["login"], string> = {

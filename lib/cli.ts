@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import type { ServerOptions } from "./server.ts";
+import type { ShareFlags } from "./share/share.ts";
+import { parseDuration } from "./units.ts";
 
 /** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";
@@ -14,7 +16,7 @@ export const HELP =
 
 Usage:
   xxftp serve [ROOT] [options]     share ROOT (default ./home), one folder per user
-  xxftp share [DIR] [options] [--writable]
+  xxftp share [DIR] [options] [--writable] [--password] [--expire DURATION] [--qr]
                                    share one folder (default .) with anonymous users,
                                    read-only unless --writable; takes the serve options
   xxftp passwd USER [ROOT] [--create]
@@ -44,6 +46,16 @@ Serve options:
   --tls-required           refuse logins before AUTH TLS and transfers without PROT P
   --implicit-tls           the port speaks TLS from the first byte (implicit FTPS, usually port 990)
 
+Share options:
+  --writable               let whoever logs in upload, rename and delete (default: read-only)
+  --password               no anonymous logins: user "share" with a fresh random password,
+                           printed once and kept in memory only
+  --expire DURATION        stop by itself after DURATION: 30s, 30m, 2h, 1d
+  --qr                     print a QR code of the first URL
+  With --host 0.0.0.0 or ::, share prints a URL per network address of this machine
+  (under deno run that needs --allow-sys=networkInterfaces). On a terminal a status line
+  shows clients, transfers and their rate.
+
 The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
 See README.md for .xxftp/password, permission, size and virtual.`;
 
@@ -70,7 +82,7 @@ Under deno: deno run --allow-read=ROOT main.ts check ROOT`;
 export type Invocation =
   | { kind: "help"; topic: "main" | "check" }
   | { kind: "version" }
-  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
+  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null; share: ShareFlags | null }
   | { kind: "passwd"; user: string; root: string; create: boolean }
   | { kind: "check"; root: string; allowOutside: string[] };
 
@@ -149,6 +161,9 @@ export function parseCommandLine(argv: string[]): Invocation {
         "implicit-tls": { type: "boolean" },
         "read-only": { type: "boolean" },
         writable: { type: "boolean" },
+        password: { type: "boolean" },
+        expire: { type: "string" },
+        qr: { type: "boolean" },
         create: { type: "boolean" },
       },
     });
@@ -177,7 +192,13 @@ export function parseCommandLine(argv: string[]): Invocation {
   const share = command === "share";
   if (rest.length > 1) throw new UsageError(`${command} takes one folder, got ${rest.length}`);
   if (v.create) throw new UsageError("--create belongs to passwd");
-  if (v.writable && !share) throw new UsageError("--writable belongs to share");
+  for (const flag of ["writable", "password", "expire", "qr"] as const) {
+    if (v[flag] !== undefined && !share) throw new UsageError(`--${flag} belongs to share`);
+  }
+  const expireMs = v.expire === undefined ? null : parseDuration(v.expire);
+  if (expireMs === 0 || (v.expire !== undefined && expireMs === null)) {
+    throw new UsageError(`--expire needs a duration such as 30m, 2h or 1d, not "${v.expire}"`);
+  }
   const [cert, key] = [v["tls-cert"], v["tls-key"]];
   if ((cert === undefined) !== (key === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
@@ -214,5 +235,6 @@ export function parseCommandLine(argv: string[]): Invocation {
       required: v["tls-required"] ?? false,
       implicit: v["implicit-tls"] ?? false,
     },
+    share: share ? { password: v.password ?? false, expireMs, qr: v.qr ?? false } : null,
   };
 }

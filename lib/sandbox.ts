@@ -11,6 +11,7 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ServerStatus } from "./core/activity.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
@@ -71,10 +72,13 @@ export async function startSandboxed(
   });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;
+  /** Status requests in flight, answered in order. */
+  const asked: ((s: ServerStatus) => void)[] = [];
   const started = new Promise<Deno.NetAddr>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "log") log(m.line);
+      else if (m.type === "status") asked.shift()?.(m.status);
       else if (m.type === "listening") {
         resolve({ transport: "tcp", hostname: m.hostname, port: m.port });
       } else if (m.type === "failed") {
@@ -98,6 +102,12 @@ export async function startSandboxed(
       post({ type: "stop", graceMs });
       await done;
       worker.terminate();
+    },
+    status() {
+      const { promise, resolve } = Promise.withResolvers<ServerStatus>();
+      asked.push(resolve);
+      post({ type: "status" });
+      return promise;
     },
   };
 }

@@ -2,6 +2,8 @@
  * Starts the server: the storage, the core over it, and the doors onto the
  * core (FTP/FTPS). A stray error costs one session at most, never the server.
  */
+import type { Credential } from "./core/accounts.ts";
+import type { ServerStatus } from "./core/activity.ts";
 import { createCore } from "./core/core.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
@@ -44,6 +46,8 @@ export interface ServerOptions {
   tls: TlsOptions | null;
   /** Nobody may change anything, whatever the tree's files grant. */
   readOnly: boolean;
+  /** With `share`: the one login accepted instead of anonymous (`share --password`). */
+  credential?: Credential | null;
 }
 
 /** A running server. */
@@ -52,6 +56,8 @@ export interface ServerHandle {
   addr: Deno.NetAddr;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
+  /** Connections and transfers now. */
+  status(): Promise<ServerStatus>;
 }
 
 /** Starts serving; throws (e.g. `AddrInUse`) when a port cannot be opened. */
@@ -72,5 +78,6 @@ export async function startServer(
   const stale = await storage.removeStaleUploads(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   const core = createCore(storage, opts, log, confinement);
-  return await startFtpDoor(core, opts);
+  const door = await startFtpDoor(core, opts);
+  return { ...door, status: () => Promise.resolve(core.activity.snapshot(core.limits.open)) };
 }

@@ -3,18 +3,20 @@
  * granted paths) plus the network, nothing else; it talks to the main thread
  * only through messages.
  */
+import type { ServerStatus } from "./core/activity.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 /** Messages from the main thread. */
-export type ToWorker = { type: "start"; options: ServerOptions } | {
-  type: "stop";
-  graceMs: number;
-};
+export type ToWorker =
+  | { type: "start"; options: ServerOptions }
+  | { type: "stop"; graceMs: number }
+  | { type: "status" };
 /** Messages to the main thread. */
 export type FromWorker =
   | { type: "log"; line: string }
   | { type: "listening"; hostname: string; port: number }
   | { type: "failed"; name: string; message: string }
+  | { type: "status"; status: ServerStatus }
   | { type: "stopped" };
 
 /** The worker's global scope, typed for the messages it handles. */
@@ -34,6 +36,9 @@ scope.onmessage = async (e) => {
     } catch (err) {
       post({ type: "failed", name: (err as Error).name, message: (err as Error).message });
     }
+  } else if (m.type === "status") {
+    const status = await server?.status();
+    if (status) post({ type: "status", status });
   } else {
     await server?.stop(m.graceMs);
     post({ type: "stopped" });

@@ -4,7 +4,8 @@
  * containment rules.
  */
 import type { Storage } from "../storage/storage.ts";
-import { Accounts } from "./accounts.ts";
+import { Accounts, type Credential } from "./accounts.ts";
+import { Activity } from "./activity.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { QuotaBook } from "./quota.ts";
 import { LoginGuard } from "./throttle.ts";
@@ -28,6 +29,8 @@ export interface CoreOptions {
   maxConnections: number;
   /** Connections at once from one address, all doors. */
   maxPerIp: number;
+  /** One-folder sharing with a login kept in memory only (`share --password`); anonymous is then refused. */
+  credential?: Credential | null;
 }
 
 /** Server-wide services, one instance shared by every door and session. */
@@ -37,6 +40,8 @@ export interface Core {
   quota: QuotaBook;
   accounts: Accounts;
   limits: ConnectionLimits;
+  /** Transfers running and bytes moved, for a status line. */
+  activity: Activity;
   /** Real paths virtual directories may point into: the root and granted paths. */
   allowed: readonly string[];
   confinement: Confinement;
@@ -68,8 +73,9 @@ export function createCore(
     storage,
     tree,
     quota: new QuotaBook(tree, allowed),
-    accounts: new Accounts(tree, guard, allowed, opts.share, log),
+    accounts: new Accounts(tree, guard, allowed, opts.share, log, opts.credential ?? null),
     limits: new ConnectionLimits(opts.maxConnections, opts.maxPerIp, guard),
+    activity: new Activity(),
     allowed,
     confinement,
     log,

@@ -121,6 +121,7 @@ export class Session {
       return;
     }
     const t = new Transfer(what);
+    const counted = this.ctx.core.activity.begin(t);
     const { abort } = t;
     t.done = (async () => {
       await this.send(
@@ -148,6 +149,7 @@ export class Session {
       }
       if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
     })().finally(() => {
+      counted();
       if (this.transfer === t) this.transfer = null;
       this.lastActivity = Date.now();
     });

@@ -322,8 +322,8 @@ export function penalty(dark: boolean[][]): number {
 
 /**
  * Encodes `text` (as UTF-8 bytes, marked as such when not ASCII) in the
- * smallest version that holds it;
- * throws a RangeError when it is too long for version 10.
+ * smallest version that holds it; throws a RangeError when it is too long
+ * for version 10.
  */
 export function encodeQr(text: string, level: QrLevel = "M"): QrCode {
   const bytes = new TextEncoder().encode(text);

@@ -40,6 +40,8 @@ export interface TestServer {
   waitFor(text: string, ms?: number): Promise<void>;
   /** SIGTERM, then wait for exit; returns the exit code. */
   stop(): Promise<number>;
+  /** Settles with the exit code when the process ends (by itself or stopped). */
+  exited: Promise<number>;
   /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -87,19 +89,26 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   try {
     await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
   } catch (err) {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has ended by itself: the output says why
+    }
     await child.status;
     await pumps;
     throw err;
   }
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
+  const exited = Promise.all([child.status, pumps]).then(([status]) => status.code);
   let stopped: Promise<number> | null = null;
   const stop = () => {
     stopped ??= (async () => {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await pumps;
-      return status.code;
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // it has ended by itself
+      }
+      return await exited;
     })();
     return stopped;
   };
@@ -109,6 +118,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     output: () => text,
     waitFor,
     stop,
+    exited,
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(root, { recursive: true }).catch(() => {});
