@@ -2,10 +2,11 @@
  * xxftp's command line: parse, validate, then start the server confined to
  * the folder it shares (see lib/sandbox.ts) or run a sub-command.
  */
-import { checkOutput, problemLines, showUnder } from "./lib/check.ts";
+import { checkOutput, showUnder } from "./lib/check.ts";
 import {
   CHECK_HELP,
   HELP,
+  type LogOptions,
   parseCommandLine,
   type TlsPaths,
   UsageError,
@@ -18,6 +19,7 @@ import { type Sandboxed, ServerStartError, startSandboxed } from "./lib/sandbox.
 import type { ServerOptions } from "./lib/server.ts";
 import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
 import { hashPassword } from "./lib/core/passwords.ts";
+import { EventLog } from "./lib/log/output.ts";
 import { LineWriter, writeAllWith } from "./lib/log/writer.ts";
 import { encodeQr, qrTerminal } from "./lib/share/qr.ts";
 import {
@@ -71,13 +73,13 @@ async function usersOf(storage: Storage, root: string): Promise<string> {
   return users.length > SHOWN_USERS ? `${shown} and ${users.length - SHOWN_USERS} more` : shown;
 }
 
-/** Standard output, written through a queue so a slow terminal or pipe never holds up the server. */
-const out = new LineWriter(writeAllWith((b) => Deno.stdout.write(b)), {
-  name: "standard output",
-  report: (message) => console.error(`xxftp: ${message}`),
-});
-
-const stamp = (line: string) => out.line(`${new Date().toISOString()} ${line}`);
+/** Standard output and error, written through queues so a slow terminal or pipe never holds up the server. */
+const [out, errOut] = (["stdout", "stderr"] as const).map((name) =>
+  new LineWriter(writeAllWith((b) => Deno[name].write(b)), {
+    name: `standard ${name === "stdout" ? "output" : "error"}`,
+    report: (message) => console.error(`xxftp: ${message}`),
+  })
+);
 
 /** Reads and checks the certificate and key, so a bad one is a usage error, not a failed handshake. */
 async function readTls(paths: TlsPaths): Promise<TlsOptions> {
@@ -123,12 +125,37 @@ async function serve(
   given: ServerOptions,
   tlsPaths: TlsPaths | null,
   share: ShareFlags | null,
+  logOptions: LogOptions,
 ): Promise<number> {
   const root = await folderArg(given.root, "root folder");
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
   const tls = tlsPaths && await readTls(tlsPaths);
+  const events = new EventLog(logOptions.format, out, errOut);
+  if (logOptions.xferlog !== null) {
+    const path = logOptions.xferlog;
+    await events.openXferlog(path).catch(() => {
+      throw new UsageError(
+        `--xferlog "${path}" cannot be opened for appending (run deno with --allow-write for it)`,
+      );
+    });
+  }
+  try {
+    return await run(given, { root, allowOutside, tls }, share, events);
+  } finally {
+    await events.close();
+  }
+}
+
+/** Runs the server until a signal (or the share's expiry) stops it. */
+async function run(
+  given: ServerOptions,
+  resolved: Pick<ServerOptions, "root" | "allowOutside" | "tls">,
+  share: ShareFlags | null,
+  events: EventLog,
+): Promise<number> {
+  const { root, allowOutside, tls } = resolved;
   const password = share?.password ? randomPassword() : null;
   const credential = password === null
     ? null
@@ -136,7 +163,7 @@ async function serve(
   const options = { ...given, root, allowOutside, tls, credential };
   let server;
   try {
-    server = await startSandboxed(options, stamp);
+    server = await startSandboxed(options, (e) => events.emit(e));
   } catch (err) {
     if (err instanceof ServerStartError && err.kind === "AddrInUse") {
       throw new UsageError(`port ${given.port} on ${given.host} is in use`);
@@ -185,28 +212,30 @@ async function serve(
     out.line(`  (QR code of ${firstUrl})`);
   }
   out.line(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
+  events.add({ event: "server_start", host: hostname, port, root, proto: scheme });
   const stop = Promise.withResolvers<string>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => stop.resolve("stopping"));
   }
+  if (events.hasXferlog) Deno.addSignalListener("SIGHUP", () => void events.reopenXferlog());
   const expiry = share?.expireMs == null ? null : setTimeout(
     () => stop.resolve(`the share expired after ${humanDuration(share.expireMs ?? 0)}: stopping`),
     share.expireMs,
   );
   const stopsAt = share?.expireMs == null ? null : startedAt.getTime() + share.expireMs;
-  const hideStatus = share !== null && Deno.stdout.isTerminal()
+  const hideStatus = share !== null && events.format === "text" && Deno.stdout.isTerminal()
     ? showStatus(server, stopsAt)
     : null;
   if (share === null) {
-    checkAtStart(root, given.root, allowOutside).catch((err) =>
-      stamp(`check: could not read the tree (${(err as Error).message})`)
+    checkAtStart(root, given.root, allowOutside, events).catch((e) =>
+      events.note(`check: could not read the tree (${(e as Error).message})`)
     );
   }
-  stamp(await stop.promise);
+  events.add({ event: "server_stop", reason: await stop.promise });
   if (expiry !== null) clearTimeout(expiry);
   hideStatus?.();
   await server.stop(GRACE_MS);
-  stamp("stopped");
+  events.note("stopped");
   return 0;
 }
 
@@ -221,13 +250,20 @@ async function check(given: string, grants: string[]): Promise<number> {
 }
 
 /** Logs, once at start, the problems the checker finds in the served tree. */
-async function checkAtStart(root: string, given: string, allowOutside: string[]): Promise<void> {
+async function checkAtStart(
+  root: string,
+  given: string,
+  allowOutside: string[],
+  events: EventLog,
+): Promise<void> {
   const show = showUnder(root, given);
   const opts = { allowOutside, temporaries: false, show };
   const report = await checkTree(new LocalStorage(), root, opts);
-  for (const line of problemLines(report, show)) stamp(`check: ${line}`);
+  for (const p of report.problems) {
+    events.add({ event: "config", file: show(p.path), line: p.line, message: p.message });
+  }
   const n = report.problems.length;
-  stamp(
+  events.note(
     n === 0
       ? "check: no problems in the tree"
       : `check: ${n} problem${
@@ -252,15 +288,15 @@ async function main(argv: string[]): Promise<number> {
         console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
         return 0;
       case "serve":
-        return await serve(inv.options, inv.tls, inv.share);
+        return await serve(inv.options, inv.tls, inv.share, inv.log);
     }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    await out.flush();
-    console.error(`xxftp: ${err.message} (see xxftp --help)`);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    await Promise.all([out.flush(), errOut.flush()]);
+    console.error(`xxftp: ${e.message} (see xxftp --help)`);
     return 2;
   } finally {
-    await out.flush();
+    await Promise.all([out.flush(), errOut.flush()]);
   }
 }
 

@@ -3,6 +3,7 @@
  * line, exit code 2). No I/O beyond what validating the root needs.
  */
 import { parseArgs } from "node:util";
+import type { LogFormat } from "./log/format.ts";
 import type { ServerOptions } from "./server.ts";
 import type { ShareFlags } from "./share/share.ts";
 import { parseDuration } from "./units.ts";
@@ -45,6 +46,10 @@ Serve options:
   --tls-key FILE           PEM private key for --tls-cert
   --tls-required           refuse logins before AUTH TLS and transfers without PROT P
   --implicit-tls           the port speaks TLS from the first byte (implicit FTPS, usually port 990)
+  --log-format text|json   log lines for people (stdout, the default) or one JSON object per
+                           event on stderr (connect, login, mkdir, upload, ...; never a password)
+  --xferlog FILE           also append the classic xferlog line of every transfer to FILE
+                           (wu-ftpd/ProFTPD/vsftpd format); SIGHUP reopens it (logrotate)
 
 Share options:
   --writable               let whoever logs in upload, rename and delete (default: read-only)
@@ -82,9 +87,22 @@ Under deno: deno run --allow-read=ROOT main.ts check ROOT`;
 export type Invocation =
   | { kind: "help"; topic: "main" | "check" }
   | { kind: "version" }
-  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null; share: ShareFlags | null }
+  | {
+    kind: "serve";
+    options: ServerOptions;
+    tls: TlsPaths | null;
+    share: ShareFlags | null;
+    log: LogOptions;
+  }
   | { kind: "passwd"; user: string; root: string; create: boolean }
   | { kind: "check"; root: string; allowOutside: string[] };
+
+/** How the run logs. */
+export interface LogOptions {
+  format: LogFormat;
+  /** The xferlog file (`--xferlog`), as given; null: none. */
+  xferlog: string | null;
+}
 
 /** Where the certificate and key are, and the TLS policy; main reads the files. */
 export interface TlsPaths {
@@ -131,6 +149,11 @@ function publicHost(value: string | undefined): string | null {
   return value;
 }
 
+function logFormat(value: string | undefined): LogFormat {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(`--log-format takes text or json, not "${value}"`);
+}
+
 /** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
 export function parseCommandLine(argv: string[]): Invocation {
   let parsed;
@@ -164,6 +187,8 @@ export function parseCommandLine(argv: string[]): Invocation {
         password: { type: "boolean" },
         expire: { type: "string" },
         qr: { type: "boolean" },
+        "log-format": { type: "string" },
+        xferlog: { type: "string" },
         create: { type: "boolean" },
       },
     });
@@ -236,5 +261,6 @@ export function parseCommandLine(argv: string[]): Invocation {
       implicit: v["implicit-tls"] ?? false,
     },
     share: share ? { password: v.password ?? false, expireMs, qr: v.qr ?? false } : null,
+    log: { format: logFormat(v["log-format"]), xferlog: v.xferlog ?? null },
   };
 }

@@ -12,6 +12,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerStatus } from "./core/activity.ts";
+import type { EventSink } from "./core/events.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
@@ -53,14 +54,14 @@ export class ServerStartError extends Error {
   }
 }
 
-/** Starts the server; rejects with `ServerStartError` when it cannot listen. */
+/** Starts the server, its events to `sink`; rejects with `ServerStartError` when it cannot listen. */
 export async function startSandboxed(
   options: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
 ): Promise<Sandboxed> {
   if (!mayReadWorkerCode()) {
     try {
-      return { ...(await startServer(options, log)), confinement: "process" };
+      return { ...(await startServer(options, sink)), confinement: "process" };
     } catch (err) {
       throw new ServerStartError((err as Error).name, (err as Error).message);
     }
@@ -77,7 +78,7 @@ export async function startSandboxed(
   const started = new Promise<Deno.NetAddr>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "log") log(m.line);
+      if (m.type === "event") sink(m.event);
       else if (m.type === "status") asked.shift()?.(m.status);
       else if (m.type === "listening") {
         resolve({ transport: "tcp", hostname: m.hostname, port: m.port });

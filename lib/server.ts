@@ -5,6 +5,7 @@
 import type { Credential } from "./core/accounts.ts";
 import type { ServerStatus } from "./core/activity.ts";
 import { createCore } from "./core/core.ts";
+import { type EventSink, stamped } from "./core/events.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
@@ -60,12 +61,13 @@ export interface ServerHandle {
   status(): Promise<ServerStatus>;
 }
 
-/** Starts serving; throws (e.g. `AddrInUse`) when a port cannot be opened. */
+/** Starts serving, logging to `sink`; throws (e.g. `AddrInUse`) when a port cannot be opened. */
 export async function startServer(
   opts: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
   confinement?: Confinement,
 ): Promise<ServerHandle> {
+  const log = (message: string) => sink(stamped({ event: "notice", message }));
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     log(`unexpected error (ignored): ${e.reason}`);
@@ -77,7 +79,7 @@ export async function startServer(
   const storage = new LocalStorage();
   const stale = await storage.removeStaleUploads(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
-  const core = createCore(storage, opts, log, confinement);
+  const core = createCore(storage, opts, log, confinement, sink);
   const door = await startFtpDoor(core, opts);
   return { ...door, status: () => Promise.resolve(core.activity.snapshot(core.limits.open)) };
 }

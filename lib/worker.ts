@@ -1,9 +1,10 @@
 /**
  * The Worker the server runs in. Its Deno permissions are the served root (and
  * granted paths) plus the network, nothing else; it talks to the main thread
- * only through messages.
+ * only through messages, and logs by posting events (main writes them).
  */
 import type { ServerStatus } from "./core/activity.ts";
+import type { LogEvent } from "./core/events.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 /** Messages from the main thread. */
@@ -13,7 +14,7 @@ export type ToWorker =
   | { type: "status" };
 /** Messages to the main thread. */
 export type FromWorker =
-  | { type: "log"; line: string }
+  | { type: "event"; event: LogEvent }
   | { type: "listening"; hostname: string; port: number }
   | { type: "failed"; name: string; message: string }
   | { type: "status"; status: ServerStatus }
@@ -31,7 +32,7 @@ scope.onmessage = async (e) => {
   const m = e.data;
   if (m.type === "start") {
     try {
-      server = await startServer(m.options, (line) => post({ type: "log", line }));
+      server = await startServer(m.options, (event) => post({ type: "event", event }));
       post({ type: "listening", hostname: server.addr.hostname, port: server.addr.port });
     } catch (err) {
       post({ type: "failed", name: (err as Error).name, message: (err as Error).message });

@@ -6,6 +6,7 @@
 import type { Storage } from "../storage/storage.ts";
 import { Accounts, type Credential } from "./accounts.ts";
 import { Activity } from "./activity.ts";
+import { describe, type EventInput, type EventSink, stamped } from "./events.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { QuotaBook } from "./quota.ts";
 import { LoginGuard } from "./throttle.ts";
@@ -45,17 +46,24 @@ export interface Core {
   /** Real paths virtual directories may point into: the root and granted paths. */
   allowed: readonly string[];
   confinement: Confinement;
+  /** Logs a line of free text (a notice). */
   log: (line: string) => void;
+  /** Logs an event (the time and missing common fields are filled in). */
+  emit: (e: EventInput) => void;
   /** A logged-in user's view of the tree. */
   viewOf(home: string): Vfs;
 }
 
-/** Builds the core over `storage`. */
+/**
+ * Builds the core over `storage`. Events go to `sink`; without one they are
+ * written as text lines through `log`.
+ */
 export function createCore(
   storage: Storage,
   opts: CoreOptions,
   log: (line: string) => void,
   confinement: Confinement = strictConfinement,
+  sink?: EventSink,
 ): Core {
   const tree = new TreeConfig(
     storage,
@@ -79,6 +87,7 @@ export function createCore(
     allowed,
     confinement,
     log,
+    emit: sink ? (e) => sink(stamped(e)) : (e) => log(describe(stamped(e))),
     viewOf: (home) => new Vfs(tree, home, allowed, confinement),
   };
 }

@@ -100,15 +100,18 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
       const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
       const release = core.limits.admit(client);
       if (typeof release === "string") {
+        core.emit({ event: "refused", ip: client, proto: "ftp", reason: release });
         refuse(conn, refusals[release]);
         continue;
       }
       const local = (conn.localAddr as Deno.NetAddr).hostname;
       const session = new Session(nextId++, connStream(conn), client, local, ctx);
       sessions.add(session);
+      session.emit({ event: "connect" });
       runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
         sessions.delete(session);
         release();
+        session.emit({ event: "disconnect", duration_ms: Date.now() - session.connectedAt });
       });
     }
   })().catch((err) => core.log(`accept loop ended: ${err}`));

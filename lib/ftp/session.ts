@@ -12,6 +12,7 @@ import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "./stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
+import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 
 /** How long a closing session waits for its last reply to be taken. */
@@ -75,9 +76,22 @@ export class Session {
     return this.vfs;
   }
 
-  /** Logs a line tagged with this session. */
-  log(line: string): void {
-    this.ctx.core.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
+  /** Logs an event of this session (its number, address, user and protocol filled in). */
+  emit(e: EventInput): void {
+    const proto = this.secure ? "ftps" : "ftp";
+    this.ctx.core.emit({ session: this.id, ip: this.clientHost, user: this.user, proto, ...e });
+  }
+
+  /** Logs how a transfer of `path` ended. */
+  transferEnded(event: "upload" | "download", path: string, t: Transfer, status: TransferStatus) {
+    const mode = this.binary ? "binary" : "ascii";
+    const duration = Date.now() - t.startedAt;
+    this.emit({ event, path, bytes: t.bytes, duration_ms: duration, status, mode });
+  }
+
+  /** Logs a line of free text tagged with this session. */
+  log(message: string): void {
+    this.emit({ event: "notice", message });
   }
 
   /** Whether the session has been closed. */
@@ -132,6 +146,7 @@ export class Session {
         await this.send(data);
         return;
       }
+      t.startedAt = Date.now();
       const onAbort = () => data.close();
       abort.signal.addEventListener("abort", onAbort);
       let result: Reply;
@@ -164,7 +179,7 @@ export class Session {
       return await secureStream(plain, this.ctx.tls.context, HANDSHAKE_MS);
     } catch (err) {
       plain.close();
-      this.log(`data TLS handshake failed: ${(err as Error).message}`);
+      this.emit({ event: "tls", channel: "data", message: (err as Error).message });
       return reply(425, "Can't open data connection: TLS negotiation failed.");
     }
   }

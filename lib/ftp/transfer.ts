@@ -26,6 +26,8 @@ export class Transfer {
   done: Promise<void> = Promise.resolve();
   /** Bytes moved so far. */
   bytes = 0;
+  /** When data began to move (the data connection was open). */
+  startedAt = Date.now();
   #seenBytes = -1;
   #seenAt = 0;
 

@@ -376,3 +376,18 @@ export function readHostText(path: string): Promise<string> {
     throw storageError(err, path);
   });
 }
+
+/** A host file opened for appending (a log named on the command line). */
+export interface HostAppendFile {
+  /** Writes some of `bytes`; how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Opens (creating it, mode 0640) a host file named on the command line for appending. */
+export async function openHostAppend(path: string): Promise<HostAppendFile> {
+  const file = await Deno.open(path, { append: true, create: true, mode: 0o640 }).catch((err) => {
+    throw storageError(err, path);
+  });
+  return { write: (bytes) => file.write(bytes), close: () => file.close() };
+}

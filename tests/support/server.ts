@@ -37,11 +37,13 @@ export interface TestServer {
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
-  waitFor(text: string, ms?: number): Promise<void>;
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
   /** SIGTERM, then wait for exit; returns the exit code. */
   stop(): Promise<number>;
   /** Settles with the exit code when the process ends (by itself or stopped). */
   exited: Promise<number>;
+  /** Sends the process a signal (SIGHUP: reopen the xferlog). */
+  signal(signal: Deno.Signal): void;
   /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -119,6 +121,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     waitFor,
     stop,
     exited,
+    signal: (signal) => child.kill(signal),
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(root, { recursive: true }).catch(() => {});

@@ -47,14 +47,14 @@ export function cwd(s: Session, t: Target): Reply {
 /** MKD: make a folder that does not exist yet. */
 export async function mkd(s: Session, t: Target): Promise<Reply> {
   await makeFolder(s.ctx.core, t);
-  s.log(`made folder ${t.path}`);
+  s.emit({ event: "mkdir", path: t.path });
   return reply(257, `${quoted(t.path)} created.`);
 }
 
 /** RMD: remove an empty folder (hidden files count: they are not listed but are there). */
 export async function rmd(s: Session, t: Target): Promise<Reply> {
   await removeFolder(s.ctx.core, t);
-  s.log(`removed folder ${t.path}`);
+  s.emit({ event: "rmdir", path: t.path });
   return reply(250, "Directory removed.");
 }
 

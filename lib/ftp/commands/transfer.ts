@@ -62,17 +62,24 @@ export function retr(s: Session, t: Target): Reply | void {
   if (!t.stat.isFile) return replies.notAFile;
   const size = t.stat.size;
   if (offset > size) return REFUSALS["past-end"];
-  s.startTransfer(`${t.path} (${size - offset} bytes)`, async ({ data, buffer, transfer }) => {
-    const file = await s.ctx.core.storage.openRead(t.realPath, offset);
+  s.startTransfer(`${t.path} (${size - offset} bytes)`, async (io) => {
+    const { data, buffer, transfer, signal } = io;
+    let sent = false;
     try {
-      for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-        await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
-        transfer.bytes += n;
+      const file = await s.ctx.core.storage.openRead(t.realPath, offset);
+      try {
+        for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+          await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
+          transfer.bytes += n;
+        }
+      } finally {
+        file.close();
       }
+      sent = true;
     } finally {
-      file.close();
+      const status = sent ? "ok" : signal.aborted ? "aborted" : "failed";
+      s.transferEnded("download", t.path, transfer, status);
     }
-    s.log(`sent ${t.path} (${transfer.bytes} bytes)`);
     return replies.transferDone;
   });
 }
@@ -110,10 +117,12 @@ function store(s: Session, t: Target, appending: boolean): Reply | void {
       settle,
     };
     const plan = { target: t.realPath, existingSize, keep };
-    const result = await receiveFile(core.storage, core.quota, source, plan);
+    const result = await receiveFile(core.storage, core.quota, source, plan).catch((err) => {
+      s.transferEnded("upload", t.path, transfer, "failed");
+      throw err;
+    });
+    s.transferEnded("upload", t.path, transfer, result.kind === "done" ? "ok" : result.kind);
     if (result.kind === "failed") throw result.error;
-    const how = { done: "stored", quota: "stopped by a storage limit:", aborted: "aborted:" };
-    s.log(`${how[result.kind]} ${t.path} (${result.bytes} bytes)`);
     return UPLOAD_REPLIES[result.kind];
   });
 }
