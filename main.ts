@@ -243,10 +243,15 @@ async function run(
 async function check(given: string, grants: string[]): Promise<number> {
   const root = await folderArg(given, "root folder");
   const allowOutside = await Promise.all(grants.map((p) => folderArg(p, "--allow-outside")));
-  const report = await checkTree(new LocalStorage(), root, { allowOutside, temporaries: true });
-  const out = checkOutput(report, showUnder(root, given));
-  console.log(out.lines.join("\n"));
-  return out.exitCode;
+  const show = showUnder(root, given);
+  const report = await checkTree(new LocalStorage(), root, {
+    allowOutside,
+    temporaries: true,
+    show,
+  });
+  const result = checkOutput(report, show);
+  console.log(result.lines.join("\n"));
+  return result.exitCode;
 }
 
 /** Logs, once at start, the problems the checker finds in the served tree. */
