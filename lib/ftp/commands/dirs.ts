@@ -16,11 +16,12 @@ export interface ListArgument {
 }
 
 /**
- * Reads a LIST/NLST argument: leading `-flags` words (`-la`, `-a`) are dropped,
- * and a last part with `*` or `?` (`docs/*.txt`) becomes a pattern over the folder.
+ * Reads a LIST/NLST argument: leading `-flags` words of letters and digits
+ * (`-la`, `-1`, `-a -l`) are dropped, as `ls` would take them, and a last part
+ * with `*` or `?` (`docs/*.txt`) becomes a pattern over the folder.
  */
 export function listArgument(arg: string): ListArgument {
-  const path = arg.replace(/^(\s*-[A-Za-z]+(\s+|$))+/, "");
+  const path = arg.replace(/^(\s*-[A-Za-z0-9]+(\s+|$))+/, "");
   const slash = path.lastIndexOf("/");
   const last = path.slice(slash + 1);
   if (!/[*?]/.test(last)) return { path, pattern: null };
@@ -156,9 +157,13 @@ export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | 
   sendLines(s, "name list", entries.map((e) => prefix + e.name));
 }
 
-/** MLSD (RFC 3659): machine-readable facts for each entry of a folder. */
+/**
+ * MLSD (RFC 3659): machine-readable facts for each entry of a folder. A missing
+ * folder is 550, the answer clients (rclone) take for "not there, create it".
+ */
 export async function mlsd(s: Session, t: Target): Promise<Reply | void> {
-  if (!t.info?.isDirectory) return reply(501, "MLSD needs a directory.");
+  if (t.info === null) return replies.notFound;
+  if (!t.info.isDirectory) return reply(501, "MLSD needs a directory.");
   const entries = await entriesOf(s, t);
   if (!Array.isArray(entries)) return entries;
   sendLines(s, "MLSD", entries.map((e) => mlsxLine(e, t.perms)));
