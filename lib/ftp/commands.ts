@@ -48,6 +48,8 @@ export type Command =
       need: Need;
       /** The path part of the argument (LIST's `-la` flags are not part of it). */
       pathOf?: (arg: string) => string;
+      /** Runs instead when there is no argument at all (STAT: the session's status, no path). */
+      bare?: PlainHandler;
       run: PathHandler;
     }
   );
@@ -65,7 +67,7 @@ const onPath = (
   arg: Command["arg"],
   run: PathHandler,
   help: string,
-  extra: { pathOf?: (arg: string) => string; afterRnfr?: boolean } = {},
+  extra: { pathOf?: (arg: string) => string; bare?: PlainHandler; afterRnfr?: boolean } = {},
 ): Command => ({ kind: "path", login: true, need, arg, run, help, ...extra });
 
 /** Every verb the server knows. */
@@ -83,7 +85,13 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["FEAT", plain(false, "none", info.feat, "FEAT")],
   ["OPTS", plain(false, "required", info.opts, "OPTS UTF8 ON")],
   ["HELP", plain(false, "optional", (_s, arg) => info.helpFrom(COMMANDS, arg), "HELP [<verb>]")],
-  ["STAT", plain(true, "optional", info.stat, "STAT")],
+  [
+    "STAT",
+    onPath("list", "optional", dirs.statList, "STAT [<path>]", {
+      pathOf: dirs.listPath,
+      bare: info.stat,
+    }),
+  ],
   ["TYPE", plain(true, "required", info.type, "TYPE A | I")],
   ["MODE", plain(true, "required", info.mode, "MODE S")],
   ["STRU", plain(true, "required", info.stru, "STRU F")],
@@ -175,6 +183,7 @@ export async function dispatch(s: Session, given: string, rawArg: string): Promi
   if (verb !== "RNFR") s.renameFrom = null; // RNFR holds only for the command right after it
   if (cmd.afterRnfr && renameFrom === null) return replies.badSequence;
   if (cmd.kind === "plain") return await cmd.run(s, arg);
+  if (arg === "" && cmd.bare) return await cmd.bare(s, arg);
   if (s.vfs === null) return replies.loginFirst;
   const resolved = await s.vfs.resolve(s.cwd, cmd.pathOf ? cmd.pathOf(arg) : arg);
   if (!resolved.ok) return resolved.reply;

@@ -29,3 +29,47 @@ print(json.dumps(out))
   assert.deepEqual(names("list -a -l dir"), ["a.txt", "b.txt"]);
   assert.deepEqual(names("list -1a dir"), ["a.txt", "b.txt"]);
 });
+
+Deno.test("STAT <path>: LIST's lines on the control connection, with LIST's rules", async () => {
+  const root = await makeTree({
+    "u/.xxftp/virtual": "pub $root/pub read\ndrop $root/drop write\n",
+    "u/docs/a.txt": "alpha",
+    "u/docs/b.md": "bravo",
+    "u/docs/.secret": "hidden",
+    "u/top.txt": "top",
+    "pub/p.txt": "p",
+    "drop/d.txt": "d",
+  });
+  await using srv = await startServer(root);
+  const r = await ftplib<Record<string, string | string[]>>(
+    srv.port,
+    `
+ftp = connect(None)
+out = {"before_login": attempt(ftp.sendcmd, "STAT /")}
+ftp.login("u", "x")
+for arg in ["", " /", " docs", " -la docs", " docs/*.txt", " top.txt", " pub", " nowhere", " .xxftp", " docs/.secret", " drop"]:
+    out["STAT" + arg] = attempt(ftp.sendcmd, "STAT" + arg)
+lines = []; ftp.retrlines("LIST docs", lines.append); out["list"] = lines
+print(json.dumps(out))
+`,
+  );
+  const lines = (key: string) => String(r[key]).split("\n");
+  const names = (key: string) => lines(key).slice(1, -1).map((l) => l.split(" ").pop()).sort();
+  assert.match(String(r.before_login), /^530/);
+  assert.match(String(r.STAT), /^211-/, "without a path: the session's status");
+  assert.deepEqual(names("STAT /"), ["docs", "drop", "pub", "top.txt"]);
+  assert.deepEqual(lines("STAT docs")[0], "213-Status of /docs:");
+  assert.deepEqual(lines("STAT docs").at(-1), "213 End of status.");
+  assert.deepEqual(
+    lines("STAT docs").slice(1, -1),
+    (r.list as string[]).map((l) => `213-${l}`),
+    "the same lines as LIST",
+  );
+  assert.deepEqual(names("STAT -la docs"), ["a.txt", "b.md"]);
+  assert.deepEqual(names("STAT docs/*.txt"), ["a.txt"]);
+  assert.match(lines("STAT top.txt")[1], /^213--rw.* 3 .* top\.txt$/);
+  assert.deepEqual(names("STAT pub"), ["p.txt"], "a virtual directory lists its target");
+  for (const key of ["STAT nowhere", "STAT .xxftp", "STAT docs/.secret", "STAT drop"]) {
+    assert.match(String(r[key]), /^550 /, key);
+  }
+});

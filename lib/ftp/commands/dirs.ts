@@ -1,4 +1,4 @@
-/** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST MLSD MLST. */
+/** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST STAT <path> MLSD MLST. */
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
 import { type Entry, listLine, mlsxLine } from "../listing.ts";
@@ -155,6 +155,18 @@ export async function nlst(s: Session, t: Target, arg: string): Promise<Reply | 
   if (!t.info?.isDirectory) return sendLines(s, "name list", [given.path]);
   const prefix = given.path === "" ? "" : given.path.replace(/\/*$/, "/");
   sendLines(s, "name list", entries.map((e) => prefix + e.name));
+}
+
+/**
+ * STAT <path> (RFC 959): what LIST would send, as a 213 reply on the control
+ * connection. A name holding CR or LF is left out: it could end the reply early.
+ */
+export async function statList(s: Session, t: Target, arg: string): Promise<Reply> {
+  const entries = await selected(s, t, listArgument(arg));
+  if (!Array.isArray(entries)) return entries;
+  const now = new Date();
+  const lines = entries.filter((e) => !/[\r\n]/.test(e.name)).map((e) => listLine(e, now));
+  return { code: 213, lines: [`Status of ${t.ftpPath}:`, ...lines, "End of status."] };
 }
 
 /**
