@@ -169,6 +169,10 @@ function siteCommand(verb: string, arg: string): [string, string] {
 
 /** Runs one command line's verb through the table; returns the reply to send, if any. */
 export async function dispatch(s: Session, given: string, rawArg: string): Promise<Reply | void> {
+  // RNFR holds for the command right after it only, and only when it succeeded:
+  // it is forgotten here, before anything can fail, and set again by RNFR's handler.
+  const renameFrom = s.renameFrom;
+  s.renameFrom = null;
   const [verb, arg] = siteCommand(given, rawArg);
   const cmd = COMMANDS.get(verb);
   if (!cmd) {
@@ -179,8 +183,6 @@ export async function dispatch(s: Session, given: string, rawArg: string): Promi
   if (cmd.login && s.vfs === null) return replies.loginFirst;
   if (cmd.arg === "none" && arg !== "") return replies.noArgument;
   if (cmd.arg === "required" && arg === "") return replies.needArgument;
-  const renameFrom = s.renameFrom;
-  if (verb !== "RNFR") s.renameFrom = null; // RNFR holds only for the command right after it
   if (cmd.afterRnfr && renameFrom === null) return replies.badSequence;
   if (cmd.kind === "plain") return await cmd.run(s, arg);
   if (arg === "" && cmd.bare) return await cmd.bare(s, arg);

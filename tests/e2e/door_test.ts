@@ -1,5 +1,7 @@
 /** Replies clients rely on: listing arguments, MLSD of a missing folder, STAT <path>, state slips. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { RawClient } from "../support/raw.ts";
 import { ftplib, makeTree, startServer } from "../support/server.ts";
 
 Deno.test("MLSD of a missing folder is 550 (of a file 501); LIST/NLST take -1, -lat, -a -l as flags", async () => {
@@ -72,4 +74,30 @@ print(json.dumps(out))
   for (const key of ["STAT nowhere", "STAT .xxftp", "STAT docs/.secret", "STAT drop"]) {
     assert.match(String(r[key]), /^550 /, key);
   }
+});
+
+Deno.test("a failed RNFR forgets the one before it: RNFR a, RNFR missing, RNTO b renames nothing", async () => {
+  const root = await makeTree({
+    "u/a.txt": "a",
+    "u/.xxftp/virtual": "ro $root/shared read\n",
+    "shared/r.txt": "r",
+  });
+  await using srv = await startServer(root);
+  using c = await RawClient.open(srv.port);
+  await c.login("u", "x");
+  // Every way an RNFR can fail: missing, refused by permission, hidden, no argument, bad path.
+  for (const failing of ["RNFR missing.txt", "RNFR ro/r.txt", "RNFR .xxftp", "RNFR", "RNFR /"]) {
+    assert.equal((await c.cmd("RNFR a.txt")).code, 350);
+    const failed = await c.cmd(failing);
+    assert.ok(failed.code >= 500, `${failing}: ${failed.text}`);
+    assert.equal((await c.cmd("RNTO b.txt")).code, 503, `after ${failing}`);
+  }
+  assert.equal(await Deno.readTextFile(join(root, "u/a.txt")), "a");
+  assert.deepEqual([...Deno.readDirSync(join(root, "u"))].map((e) => e.name).sort(), [
+    ".xxftp",
+    "a.txt",
+  ]);
+  assert.equal((await c.cmd("RNFR a.txt")).code, 350, "a good RNFR still works");
+  assert.equal((await c.cmd("RNTO b.txt")).code, 250);
+  assert.equal(await Deno.readTextFile(join(root, "u/b.txt")), "a");
 });
