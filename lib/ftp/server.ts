@@ -120,7 +120,7 @@ export async function startServer(
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
-      if (s.user === null && now - s.connectedAt > opts.loginTimeoutMs) {
+      if (s.user === null && now - s.loginClockFrom > opts.loginTimeoutMs) {
         void s.close(replies.loginTimeout);
       } else if (s.transfer === null && now - s.lastActivity > opts.idleTimeoutMs) {
         void s.close(replies.idle);

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { RawClient } from "../support/raw.ts";
 import { ftplib, makeTree, startServer } from "../support/server.ts";
 
+const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 Deno.test("MLSD of a missing folder is 550 (of a file 501); LIST/NLST take -1, -lat, -a -l as flags", async () => {
   const root = await makeTree({ "u/dir/a.txt": "a", "u/dir/b.txt": "bb", "u/top.txt": "t" });
   await using srv = await startServer(root);
@@ -100,4 +103,44 @@ Deno.test("a failed RNFR forgets the one before it: RNFR a, RNFR missing, RNTO b
   assert.equal((await c.cmd("RNFR a.txt")).code, 350, "a good RNFR still works");
   assert.equal((await c.cmd("RNTO b.txt")).code, 250);
   assert.equal(await Deno.readTextFile(join(root, "u/b.txt")), "a");
+});
+
+Deno.test("USER after login logs out: the login time limit and the pre-login cap apply again", async () => {
+  const root = await makeTree({ "bob/.xxftp/password": MD5_OF_SECRET, "bob/f.txt": "f" });
+  await using srv = await startServer(root, {
+    args: ["--login-timeout", "3", "--max-login-failures", "2", "--login-fail-delay", "10"],
+  });
+  using timed = await RawClient.open(srv.port);
+  assert.equal((await timed.login("bob", "secret")).code, 230);
+  await sleep(3500);
+  assert.equal((await timed.cmd("NOOP")).code, 200, "no login time limit while logged in");
+  assert.equal((await timed.cmd("USER bob")).code, 331);
+  assert.equal((await timed.cmd("SIZE f.txt")).code, 530, "logged out");
+  await sleep(1000);
+  assert.equal((await timed.cmd("NOOP")).code, 200, "the limit starts over at USER");
+  assert.match((await timed.reply(10_000)).text, /^421 Login time limit/);
+
+  using chatty = await RawClient.open(srv.port);
+  await chatty.login("bob", "secret");
+  for (let i = 0; i < 40; i++) assert.equal((await chatty.cmd("NOOP")).code, 200);
+  assert.equal((await chatty.cmd("USER bob")).code, 331);
+  let last = 0;
+  for (let i = 0; i < 40 && last !== 421; i++) last = (await chatty.cmd("NOOP")).code;
+  assert.equal(last, 421, "the pre-login cap applies again");
+
+  using repeats = await RawClient.open(srv.port);
+  last = 0;
+  for (let i = 0; i < 40 && last !== 421; i++) last = (await repeats.cmd("USER bob")).code;
+  assert.equal(last, 421, "USER before login does not reset the cap");
+
+  using guessing = await RawClient.open(srv.port);
+  await guessing.login("bob", "secret");
+  for (let i = 0; i < 2; i++) {
+    await guessing.cmd("USER bob");
+    const r = await guessing.cmd("PASS wrong");
+    if (r.code === 421) break;
+    assert.equal(r.code, 530);
+  }
+  using after = await RawClient.open(srv.port);
+  assert.equal(after.greeting.code, 421, "failures after a logout count against the address");
 });

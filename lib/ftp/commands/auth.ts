@@ -13,8 +13,7 @@ export function user(s: Session, arg: string): Reply {
   if (s.ctx.tls?.required && !s.secure) return reply(530, "TLS required: send AUTH TLS first.");
   const name = arg === "" ? "anonymous" : arg;
   if (!USER_NAME.test(name)) return reply(530, "Invalid user name.");
-  s.vfs = null; // a new USER logs out; commands need login again
-  s.cwd = "/";
+  s.logout();
   s.pendingUser = ANONYMOUS.has(name.toLowerCase()) ? "anonymous" : name;
   return s.pendingUser === "anonymous"
     ? reply(331, "Anonymous login ok, send your e-mail address as password.")
