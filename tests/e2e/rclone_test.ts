@@ -1,7 +1,8 @@
 /**
  * rclone's FTP backend (Debian's rclone, MLSD listings), plain and with
  * explicit TLS: copy a tree into a new nested folder, check, sync with a
- * remote deletion, download, purge. Each step is judged by the bytes on disk.
+ * remote deletion, download, a server-side move, purge. Each step is judged
+ * by the bytes on disk.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -72,6 +73,10 @@ async function roundTrip(srv: TestServer, tls: boolean) {
     ok(await rclone("copy", "--create-empty-src-dirs", `${remote}new`, back), "download");
     assert.deepEqual(await treeOf(join(back, "nested/dir")), await treeOf(local), "download");
 
+    ok(await rclone("moveto", `${remote}new/nested/dir/a.txt`, `${remote}new/moved.txt`), "moveto");
+    assert.equal(await Deno.readTextFile(join(srv.root, "bob/new/moved.txt")), "alpha, changed\n");
+    assert.ok(!(await treeOf(served))["a.txt"], "moved, not copied");
+
     ok(await rclone("purge", `${remote}new`), "purge");
     assert.deepEqual(Object.keys(await treeOf(join(srv.root, "bob"))), ["keep.txt"], "purged");
     assert.ok(!hasStackTrace(srv.output()), srv.output());
@@ -83,12 +88,12 @@ async function roundTrip(srv: TestServer, tls: boolean) {
 
 const servedTree = () => makeTree({ "bob/.xxftp/password": MD5_OF_SECRET, "bob/keep.txt": "keep" });
 
-Deno.test("rclone (plain FTP): copy into a new nested folder, check, sync, download, purge", async () => {
+Deno.test("rclone (plain FTP): copy into a new nested folder, check, sync, download, move, purge", async () => {
   await using srv = await startServer(await servedTree());
   await roundTrip(srv, false);
 });
 
-Deno.test("rclone (explicit TLS, PROT P): copy into a new nested folder, check, sync, download, purge", async () => {
+Deno.test("rclone (explicit TLS, PROT P): copy into a new nested folder, check, sync, download, move, purge", async () => {
   const root = await servedTree();
   const certs = await Deno.makeTempDir({ prefix: "xxftp-cert-" });
   try {
