@@ -3,26 +3,24 @@
  * the folder it shares (see lib/sandbox.ts) or run a sub-command.
  */
 import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
+import { USER_NAME } from "./lib/core/accounts.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
-import type { ServerOptions } from "./lib/ftp/server.ts";
+import type { ServerOptions } from "./lib/server.ts";
 import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
+import { LocalStorage, readHostText, realFolder } from "./lib/storage/local.ts";
+import { type Storage, StorageError } from "./lib/storage/storage.ts";
 
 const GRACE_MS = 5000;
 
 /** The real path of a folder named on the command line, or a usage error. */
-async function realFolder(path: string, what: string): Promise<string> {
+async function folderArg(path: string, what: string): Promise<string> {
   try {
-    const real = await Deno.realPath(path);
-    if (!(await Deno.stat(real)).isDirectory) {
-      throw new UsageError(`${what} "${path}" is not a folder`);
-    }
-    return real;
+    return await realFolder(path);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UsageError(`${what} "${path}" does not exist`);
-    }
+    const kind = err instanceof StorageError ? err.kind : null;
+    if (kind === "not-a-folder") throw new UsageError(`${what} "${path}" is not a folder`);
+    if (kind === "not-found") throw new UsageError(`${what} "${path}" does not exist`);
     throw new UsageError(`${what} "${path}" cannot be read (run deno with --allow-read for it)`);
   }
 }
@@ -31,17 +29,16 @@ async function realFolder(path: string, what: string): Promise<string> {
 const SHOWN_USERS = 12;
 
 /** Who may log in: each user folder, and whether it needs a password. */
-async function usersOf(root: string): Promise<string> {
+async function usersOf(storage: Storage, root: string): Promise<string> {
   const users: string[] = [];
-  for await (const e of Deno.readDir(root)) {
-    if (!e.isDirectory || !/^[A-Za-z0-9_]+$/.test(e.name)) continue;
-    if (e.name === "anonymous") users.push("anonymous/ftp (any password)");
-    else {
-      const locked = await Deno.stat(`${root}/${e.name}/.xxftp/password`).then(
-        () => true,
-        () => false,
-      );
-      users.push(`${e.name} (${locked ? "password" : "no password"})`);
+  for await (const batch of storage.list(root)) {
+    for (const e of batch) {
+      if (!e.stat?.isDir || !USER_NAME.test(e.name)) continue;
+      if (e.name === "anonymous") users.push("anonymous/ftp (any password)");
+      else {
+        const locked = await storage.stat(`${root}/${e.name}/.xxftp/password`) !== null;
+        users.push(`${e.name} (${locked ? "password" : "no password"})`);
+      }
     }
   }
   if (users.length === 0) return "none yet: make a folder ROOT/<user>";
@@ -55,7 +52,7 @@ const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}
 /** Reads and checks the certificate and key, so a bad one is a usage error, not a failed handshake. */
 async function readTls(paths: TlsPaths): Promise<TlsOptions> {
   const read = (path: string, flag: string) =>
-    Deno.readTextFile(path).catch(() => {
+    readHostText(path).catch(() => {
       throw new UsageError(`${flag} "${path}" cannot be read (run deno with --allow-read for it)`);
     });
   const cert = await read(paths.cert, "--tls-cert");
@@ -69,9 +66,9 @@ async function readTls(paths: TlsPaths): Promise<TlsOptions> {
 }
 
 async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<number> {
-  const root = await realFolder(given.root, "root folder");
+  const root = await folderArg(given.root, "root folder");
   const allowOutside = await Promise.all(
-    given.allowOutside.map((p) => realFolder(p, "--allow-outside")),
+    given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
   const tls = tlsPaths && await readTls(tlsPaths);
   const options = { ...given, root, allowOutside, tls };
@@ -102,7 +99,7 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   console.log(
     options.share
       ? `  users: anonymous/ftp (any password), this folder as "/", ${access}`
-      : `  users: ${await usersOf(root)}`,
+      : `  users: ${await usersOf(new LocalStorage(), root)}`,
   );
   console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
   console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);

@@ -3,7 +3,7 @@
  * line, exit code 2). No I/O beyond what validating the root needs.
  */
 import { parseArgs } from "node:util";
-import type { ServerOptions } from "./ftp/server.ts";
+import type { ServerOptions } from "./server.ts";
 
 /** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";

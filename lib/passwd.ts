@@ -1,10 +1,10 @@
 /** `xxftp passwd`: writes a user's salted scrypt password file. */
 import { join } from "node:path";
-import { hashPassword } from "./core/accounts.ts";
+import { USER_NAME } from "./core/accounts.ts";
+import { hashPassword } from "./core/passwords.ts";
+import { LocalStorage } from "./storage/local.ts";
 import { UsageError } from "./cli.ts";
 import { CONFIG_DIR } from "./core/tree_files.ts";
-
-const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
 
 /** Reads one line from a terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {
@@ -49,7 +49,8 @@ export async function setPassword(user: string, root: string, create: boolean): 
   if (!USER_NAME.test(user)) {
     throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
   }
-  const isFolder = (path: string) => Deno.stat(path).then((i) => i.isDirectory, () => false);
+  const storage = new LocalStorage();
+  const isFolder = (path: string) => storage.stat(path).then((i) => i?.isDir === true, () => false);
   if (!await isFolder(root)) throw new UsageError(`root folder "${root}" does not exist`);
   const home = join(root, user);
   const exists = await isFolder(home);
@@ -58,8 +59,7 @@ export async function setPassword(user: string, root: string, create: boolean): 
   }
   const password = await readPassword();
   if (password === "") throw new UsageError("empty password refused");
-  await Deno.mkdir(join(home, CONFIG_DIR), { recursive: true });
   const file = join(home, CONFIG_DIR, "password");
-  await Deno.writeTextFile(file, (await hashPassword(password)) + "\n", { mode: 0o600 });
+  await storage.writeText(file, (await hashPassword(password)) + "\n");
   return file;
 }

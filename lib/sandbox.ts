@@ -11,7 +11,7 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ServerHandle, type ServerOptions, startServer } from "./ftp/server.ts";
+import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
 /** Which wall Deno provides for this run. */

@@ -3,7 +3,7 @@
  * granted paths) plus the network, nothing else; it talks to the main thread
  * only through messages.
  */
-import { type ServerHandle, type ServerOptions, startServer } from "./ftp/server.ts";
+import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 /** Messages from the main thread. */
 export type ToWorker = { type: "start"; options: ServerOptions } | {

@@ -11,11 +11,9 @@
  * how changes made outside the server are noticed.
  */
 import { dirname } from "node:path";
-import { type Reply, reply } from "../ftp/replies.ts";
+import { Refused } from "./refusal.ts";
 import { CONFIG_DIR, type TreeConfig } from "./tree_files.ts";
-import { isUploadTemp } from "./upload.ts";
 import { isInside } from "./vfs.ts";
-import { filesBelow } from "../storage/walk.ts";
 
 interface Usage {
   limit: number;
@@ -25,18 +23,8 @@ interface Usage {
   walkedAt: number;
 }
 
-/**
- * Sums the sizes of the files below `folder`: links not followed, upload
- * temporaries and `.xxftp` configuration not counted.
- */
-export async function folderSize(folder: string): Promise<number> {
-  let total = 0;
-  for await (const f of filesBelow(folder, (name) => name !== CONFIG_DIR)) {
-    if (isUploadTemp(f.name)) continue;
-    total += await Deno.lstat(f.path).then((i) => i.size, () => 0);
-  }
-  return total;
-}
+/** What counts against a limit: everything but `.xxftp` configuration. */
+const counted = (name: string) => name !== CONFIG_DIR;
 
 /**
  * Bytes an upload holds in every limited folder it writes under. An upload
@@ -100,16 +88,21 @@ export class QuotaBook {
     return folders;
   }
 
+  /** Bytes of the files below `folder` that limits count (links not followed). */
+  folderSize(folder: string): Promise<number> {
+    return this.tree.storage.usage(folder, counted);
+  }
+
   /**
    * A reservation across `folders` (credited with `credit` bytes, the size of
-   * a file being replaced), or the 552 that refuses the upload.
+   * a file being replaced); throws `misconfigured` when a limit cannot be read.
    */
-  async reserve(folders: readonly string[], credit = 0): Promise<Reservation | Reply> {
+  async reserve(folders: readonly string[], credit = 0): Promise<Reservation> {
     const usages: Usage[] = [];
     for (const folder of folders) {
       const limit = await this.tree.sizeLimit(folder);
       if (limit.kind === "broken") {
-        return reply(552, "Upload refused: the storage limit here is misconfigured.");
+        throw new Refused("misconfigured", `the size limit of ${folder} cannot be read`);
       }
       if (limit.kind === "limit") usages.push(await this.#usageOf(folder, limit.bytes));
     }
@@ -145,7 +138,7 @@ export class QuotaBook {
         return this.#usageOf(folder, limit);
       });
     }
-    const walked = folderSize(folder).then((used) => ({
+    const walked = this.folderSize(folder).then((used) => ({
       limit,
       used,
       reserved: 0,

@@ -4,6 +4,7 @@
  * changed, so an edit is seen on the next command without a restart.
  */
 import { isAbsolute, join, resolve } from "node:path";
+import type { Storage } from "../storage/storage.ts";
 
 /** A permission a folder grants. */
 export type Perm = "read" | "write" | "modify";
@@ -109,11 +110,15 @@ interface CacheEntry {
   value: unknown;
 }
 
+/** The largest tree file read; a longer one is cut there (and will not parse). */
+const MAX_TREE_FILE = 64 * 1024;
+
 /** Reads the tree's files live, re-parsing only when a file changed. */
 export class TreeConfig {
   #cache = new Map<string, CacheEntry>();
 
   constructor(
+    readonly storage: Storage,
     /** The served root, as a real path. */
     readonly root: string,
     private readonly log: (line: string) => void,
@@ -196,21 +201,22 @@ export class TreeConfig {
     unreadable: T,
     parse: (text: string) => Parsed<T>,
   ): Promise<T> {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(file); // per command: sync is ~10x cheaper than async here
-    } catch {
+    const info = await this.storage.stat(file).catch(() => null);
+    if (info === null) {
       this.#cache.delete(file);
       return absent;
     }
-    const stamp = `${info.mtime?.getTime()}:${info.size}:${info.ino}`;
     const hit = this.#cache.get(file);
-    if (hit && hit.stamp === stamp) return hit.value as T;
+    if (hit && hit.stamp === info.version) return hit.value as T;
     let parsed: Parsed<T>;
+    let stamp = info.version;
     try {
-      parsed = parse(await Deno.readTextFile(file));
+      const read = await this.storage.readText(file, MAX_TREE_FILE);
+      if (read === null) return absent; // removed between the two calls
+      stamp = read.version;
+      parsed = parse(read.text);
     } catch (err) {
-      parsed = { value: unreadable, problems: [`unreadable (${(err as Error).name})`] };
+      parsed = { value: unreadable, problems: [`unreadable (${(err as Error).message})`] };
     }
     for (const p of parsed.problems) this.log(`config ${file}: ${p}`);
     this.#cache.set(file, { stamp, value: parsed.value });

@@ -1,95 +1,99 @@
 /**
- * Receiving a file without ever tearing the one it replaces: bytes go to a
- * hidden temporary beside the target, renamed over it only when the transfer
- * completes. APPE copies the existing file into the temporary first, then
- * appends (copy-then-append), so a failed append leaves the original as it was.
+ * Receiving a file without ever tearing the one it replaces, for every door:
+ * the bytes go to a storage upload that becomes visible only on commit. A
+ * restart keeps the first N bytes of the old file (APPE keeps all of it), and
+ * every byte is reserved against the storage limits as it arrives.
  */
-import { dirname, join } from "node:path";
-import type { Reservation } from "./quota.ts";
-import type { TransferIo } from "../ftp/transfer.ts";
-import { filesBelow } from "../storage/walk.ts";
-
-const TEMP_PREFIX = ".xxftp-part-";
-
-/** Whether a file name is one of our upload temporaries. */
-export function isUploadTemp(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX);
-}
+import type { Storage, UploadWriter } from "../storage/storage.ts";
+import type { QuotaBook, Reservation } from "./quota.ts";
+import { Refused } from "./refusal.ts";
 
 /** How an upload ended. */
 export type UploadResult =
   | { kind: "done"; bytes: number }
-  | { kind: "quota" }
-  | { kind: "aborted" }
-  | { kind: "failed"; error: unknown };
+  | { kind: "quota"; bytes: number }
+  | { kind: "aborted"; bytes: number }
+  | { kind: "failed"; bytes: number; error: unknown };
 
-/** What an upload writes and how. */
-export interface UploadPlan {
-  /** The real path of the file to create or replace. */
-  target: string;
-  append: boolean;
-  /** Size of the file being replaced or appended to (0 when new). */
-  existingSize: number;
-  quota: Reservation;
+/** Where the bytes come from: a data connection, an HTTP body. */
+export interface UploadSource {
+  /** Reads into `buf`; the count read, or null at the (clean) end. Throws when the sender broke off. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Aborted when the client gave up (ABOR, a closed session). */
+  signal: AbortSignal;
+  /** Reused for every chunk. */
+  buffer: Uint8Array;
+  /** Told of every chunk received (progress, stall detection). */
+  progress(n: number): void;
+  /**
+   * Waited for after the last byte, before the file is published: a transport
+   * whose clean end looks like a dead client's uses it to look once more.
+   */
+  settle?(): Promise<void>;
 }
 
-/** Streams the data connection into `plan.target` through a temporary; settles the quota either way. */
-export async function receiveFile(io: TransferIo, plan: UploadPlan): Promise<UploadResult> {
-  const temp = join(dirname(plan.target), `${TEMP_PREFIX}${crypto.randomUUID()}`);
-  let result = await writeTemp(io, temp, plan).catch((error): UploadResult =>
-    io.signal.aborted ? { kind: "aborted" } : { kind: "failed", error }
-  );
-  if (result.kind === "done") result = await settled(result, io.signal);
-  if (result.kind === "done") {
-    try {
-      Deno.renameSync(temp, plan.target); // metadata only: sync is ~10x cheaper here
-    } catch (error) {
-      result = { kind: "failed", error };
-    }
-  }
-  if (result.kind !== "done") await Deno.remove(temp).catch(() => {});
-  const bytes = result.kind === "done" ? result.bytes : 0;
-  plan.quota.settle(result.kind !== "done" ? 0 : plan.append ? bytes : bytes - plan.existingSize);
-  return result;
+/** What an upload writes. */
+export interface UploadPlan {
+  /** The storage path of the file to create or replace. */
+  target: string;
+  /** Size of the file there now (0 when there is none). */
+  existingSize: number;
+  /** Bytes of the old file that stay at the start: 0 (replace), a restart offset, or its size (append). */
+  keep: number;
 }
 
 /**
- * In stream mode the end of an upload looks the same as a client that died
- * mid-way: both close the data connection. A dead client closes its control
- * connection at the same moment, which aborts the transfer; so wait a moment
- * for that before committing.
+ * Streams `src` into `plan.target`. Refuses (throws) a restart past the end
+ * and a misconfigured limit before anything is written; settles the quota
+ * whichever way the upload ends.
  */
-const SETTLE_MS = 15;
-
-function settled(done: UploadResult, signal: AbortSignal): Promise<UploadResult> {
-  return new Promise((resolve) =>
-    setTimeout(() => resolve(signal.aborted ? { kind: "aborted" } : done), SETTLE_MS)
-  );
+export async function receiveFile(
+  storage: Storage,
+  quota: QuotaBook,
+  src: UploadSource,
+  plan: UploadPlan,
+): Promise<UploadResult> {
+  if (plan.keep > plan.existingSize) throw new Refused("past-end");
+  // Only growth beyond the old file counts: it goes when the new one lands.
+  const room = await quota.reserve(quota.foldersOf(plan.target), plan.existingSize - plan.keep);
+  const moved = { bytes: 0 };
+  let result: UploadResult;
+  try {
+    const writer = await storage.createUpload(plan.target, plan.keep);
+    try {
+      result = await copy(src, writer, room, moved);
+      if (result.kind === "done") {
+        await src.settle?.();
+        if (src.signal.aborted) result = { kind: "aborted", bytes: moved.bytes };
+      }
+      if (result.kind === "done") await writer.commit();
+    } finally {
+      await writer.abort();
+    }
+  } catch (error) {
+    result = src.signal.aborted
+      ? { kind: "aborted", bytes: moved.bytes }
+      : { kind: "failed", bytes: moved.bytes, error };
+  }
+  room.settle(result.kind === "done" ? plan.keep + moved.bytes - plan.existingSize : 0);
+  return result;
 }
 
-async function writeTemp(io: TransferIo, temp: string, plan: UploadPlan): Promise<UploadResult> {
-  if (plan.append && plan.existingSize > 0) await Deno.copyFile(plan.target, temp);
-  using file = Deno.openSync(temp, { write: true, create: true, append: true });
-  const { buffer, transfer } = io;
-  const start = transfer.bytes;
+/** Copies `src` into `writer` until its end, taking room for every chunk first. */
+async function copy(
+  src: UploadSource,
+  writer: UploadWriter,
+  room: Reservation,
+  moved: { bytes: number },
+): Promise<UploadResult> {
+  const { buffer } = src;
   for (;;) {
-    if (io.signal.aborted) return { kind: "aborted" };
-    const n = await io.data.read(buffer);
-    if (n === null) return { kind: "done", bytes: transfer.bytes - start };
-    if (!plan.quota.take(n)) return { kind: "quota" };
-    let off = await file.write(n === buffer.length ? buffer : buffer.subarray(0, n));
-    while (off < n) off += await file.write(buffer.subarray(off, n));
-    transfer.bytes += n;
+    if (src.signal.aborted) return { kind: "aborted", bytes: moved.bytes };
+    const n = await src.read(buffer);
+    if (n === null) return { kind: "done", bytes: moved.bytes };
+    if (!room.take(n)) return { kind: "quota", bytes: moved.bytes };
+    await writer.write(n === buffer.length ? buffer : buffer.subarray(0, n));
+    moved.bytes += n;
+    src.progress(n);
   }
-}
-
-/** Removes temporaries a crashed server left behind, anywhere under `root`. */
-export async function removeStaleTemps(root: string): Promise<number> {
-  let removed = 0;
-  for await (const f of filesBelow(root)) {
-    if (!isUploadTemp(f.name)) continue;
-    await Deno.remove(f.path).catch(() => {});
-    removed++;
-  }
-  return removed;
 }

@@ -1,48 +1,50 @@
 /**
- * The virtual file system: the one place that turns an FTP path into a real
- * path. It joins the path to the session's current directory, refuses hidden,
+ * The virtual file system: the one place that turns a user's path into a
+ * storage path. It joins the path to the current folder, refuses hidden,
  * NUL-bearing and over-long names, never climbs above the user's `/`, maps
- * virtual directories (with their permissions), and checks
- * that the real path, symlinks resolved, stays inside the tree it belongs to.
+ * virtual directories (with their permissions), and checks that the real
+ * path, links resolved, stays inside the tree it belongs to. Every door
+ * resolves through it.
  */
-import { dirname, join, relative, sep } from "node:path";
-import { replies, type Reply } from "../ftp/replies.ts";
+import { join, relative, sep } from "node:path";
+import type { Stat, Storage } from "../storage/storage.ts";
+import type { RefusalKind } from "./refusal.ts";
 import type { Perms, TreeConfig, VirtualDir } from "./tree_files.ts";
 
 /** Longest accepted name part, in bytes of UTF-8 (as most file systems allow). */
 export const MAX_NAME_BYTES = 255;
-/** Longest accepted FTP path argument, in characters. */
+/** Longest accepted path argument, in characters. */
 export const MAX_PATH_CHARS = 4096;
 
-/** A resolved FTP path. */
+/** A resolved path. */
 export interface Target {
-  /** Normalised absolute FTP path, e.g. `/upload/a.txt`. */
-  ftpPath: string;
-  /** Where it lives on the host. */
+  /** Normalised absolute path as the user sees it, e.g. `/upload/a.txt`. */
+  path: string;
+  /** Where it lives in the storage, links resolved. */
   realPath: string;
   /** Permissions in force inside it (when it is a folder). */
   perms: Perms;
   /** Permissions of the folder that holds it: they govern the entry itself. */
   parentPerms: Perms;
-  /** True for the user's `/` and for a virtual directory's mount point: never changed by FTP. */
+  /** True for the user's `/` and for a virtual directory's mount point: never changed. */
   fixed: boolean;
   /** The folder the real path must stay inside (the user root or a virtual target). */
   base: string;
-  /** `Deno.stat` of the real path, or null when nothing is there yet. */
-  info: Deno.FileInfo | null;
+  /** What is there, or null when nothing is there yet. */
+  stat: Stat | null;
 }
 
-/** A resolution: a target, or the reply that refuses it. */
-export type Resolution = { ok: true; target: Target } | { ok: false; reply: Reply };
+/** A resolution: a target, or why the path is refused. */
+export type Resolution = { ok: true; target: Target } | { ok: false; refusal: RefusalKind };
 
 /**
  * The containment rules, injectable so a test can prove that Deno's sandbox
  * still holds when they are switched off.
  */
 export interface Confinement {
-  /** FTP path parts to walk from the user's `/`, or a refusal. */
-  split(cwd: string, arg: string): string[] | Reply;
-  /** Whether `real` (symlinks resolved) lies inside `base`. */
+  /** Path parts to walk from the user's `/`, or a refusal. */
+  split(cwd: string, arg: string): string[] | RefusalKind;
+  /** Whether `real` (links resolved) lies inside `base`. */
   contains(base: string, real: string): boolean;
 }
 
@@ -50,7 +52,7 @@ const encoder = new TextEncoder();
 
 /** The default, strict rules. */
 export const strictConfinement: Confinement = {
-  split: splitFtpPath,
+  split: splitUserPath,
   contains: isInside,
 };
 
@@ -58,9 +60,9 @@ export const strictConfinement: Confinement = {
  * Joins `arg` to `cwd` and normalises it into parts: `\` is a separator, `.`
  * and `..` are applied and clamped at `/`, `%2e` is just text.
  */
-export function splitFtpPath(cwd: string, arg: string): string[] | Reply {
-  if (arg.length > MAX_PATH_CHARS) return replies.badName;
-  if (arg.includes("\0")) return replies.badName;
+export function splitUserPath(cwd: string, arg: string): string[] | RefusalKind {
+  if (arg.length > MAX_PATH_CHARS) return "bad-name";
+  if (arg.includes("\0")) return "bad-name";
   const joined = arg.startsWith("/") || arg.startsWith("\\") ? arg : `${cwd}/${arg}`;
   const parts: string[] = [];
   for (const part of joined.split(/[\/\\]/)) {
@@ -69,8 +71,8 @@ export function splitFtpPath(cwd: string, arg: string): string[] | Reply {
       parts.pop();
       continue;
     }
-    if (part.startsWith(".")) return replies.hidden;
-    if (encoder.encode(part).length > MAX_NAME_BYTES) return replies.badName;
+    if (part.startsWith(".")) return "hidden";
+    if (encoder.encode(part).length > MAX_NAME_BYTES) return "bad-name";
     parts.push(part);
   }
   return parts;
@@ -82,46 +84,21 @@ export function isInside(base: string, real: string): boolean {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep));
 }
 
-/**
- * The real path of `path`, or of its deepest existing ancestor with the rest appended.
- * Synchronous, like the other metadata calls on the per-command path: on a local disk
- * they take microseconds, where each async fs call costs about 30 µs of thread hand-off.
- */
-export function realPathOfNearest(path: string): string {
-  let rest = "";
-  let current = path;
-  for (let depth = 0; depth < 4096; depth++) {
-    try {
-      const real = Deno.realPathSync(current);
-      return rest === "" ? real : join(real, rest);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      const parent = dirname(current);
-      if (parent === current) break;
-      rest = rest === ""
-        ? current.slice(parent.length + 1)
-        : join(current.slice(parent.length + 1), rest);
-      current = parent;
-    }
-  }
-  return path;
-}
-
 /** One user's view of the served tree. */
 export class Vfs {
   constructor(
     private readonly tree: TreeConfig,
     /** Real path of the user's folder: their `/`. */
-    private readonly home: string,
+    readonly home: string,
     /** Real paths a virtual directory may point into: the served root and granted paths. */
     private readonly allowed: readonly string[],
     private readonly confinement: Confinement = strictConfinement,
   ) {}
 
-  /** Resolves an FTP path (relative to `cwd`) to a target or a refusal. */
+  /** Resolves a path (relative to `cwd`) to a target or a refusal. */
   async resolve(cwd: string, arg: string): Promise<Resolution> {
     const parts = this.confinement.split(cwd, arg);
-    if (!Array.isArray(parts)) return { ok: false, reply: parts };
+    if (!Array.isArray(parts)) return { ok: false, refusal: parts };
     let real = this.home;
     let base = this.home;
     let perms = await this.tree.permissions(this.home);
@@ -132,7 +109,7 @@ export class Vfs {
       parentPerms = perms;
       if (virtual) {
         const mount = await this.#mount(virtual);
-        if (mount === null) return { ok: false, reply: replies.notFound };
+        if (mount === null) return { ok: false, refusal: "not-found" };
         real = base = mount;
         perms = virtual.perms;
         fixed = true;
@@ -141,21 +118,20 @@ export class Vfs {
         fixed = false;
       }
     }
-    const resolved = realPathOfNearest(real);
-    if (!this.confinement.contains(base, resolved)) return { ok: false, reply: replies.notFound };
-    let info: Deno.FileInfo | null = null;
-    try {
-      info = Deno.statSync(real);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory)) {
-        throw err;
-      }
-    }
-    const ftpPath = "/" + parts.join("/");
+    const { storage } = this.tree;
+    const resolved = await storage.realPath(real);
+    if (!this.confinement.contains(base, resolved)) return { ok: false, refusal: "not-found" };
+    const stat = await storage.stat(resolved);
+    const path = "/" + parts.join("/");
     return {
       ok: true,
-      target: { ftpPath, realPath: real, perms, parentPerms, fixed, base, info },
+      target: { path, realPath: resolved, perms, parentPerms, fixed, base, stat },
     };
+  }
+
+  /** The storage the tree lives in. */
+  get storage(): Storage {
+    return this.tree.storage;
   }
 
   /** The virtual directories shown inside a real folder. */
@@ -163,10 +139,10 @@ export class Vfs {
     return this.tree.virtuals(folder);
   }
 
-  /** Whether a directory entry that is a symlink points somewhere this target may show. */
+  /** Whether a folder entry that is a link points somewhere this target may show. */
   async linkStaysInside(base: string, linkPath: string): Promise<boolean> {
     try {
-      return this.confinement.contains(base, await Deno.realPath(linkPath));
+      return this.confinement.contains(base, await this.tree.storage.realPath(linkPath));
     } catch {
       return false;
     }
@@ -179,12 +155,9 @@ export class Vfs {
       this.tree.refuseTarget(v);
       return null;
     }
-    let real: string;
-    try {
-      real = await Deno.realPath(v.target);
-    } catch {
-      return null;
-    }
+    const { storage } = this.tree;
+    const real = await storage.realPath(v.target).catch(() => null);
+    if (real === null || !(await storage.stat(real).catch(() => null))?.isDir) return null;
     if (allowed(real)) return real;
     this.tree.refuseTarget(v);
     return null;

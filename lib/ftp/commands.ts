@@ -11,16 +11,9 @@ import * as info from "./commands/info.ts";
 import * as transfer from "./commands/transfer.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import type { Session } from "./session.ts";
+import { checkNeed, type Need } from "../core/access.ts";
 import type { Target } from "../core/vfs.ts";
-
-/**
- * What a path argument needs:
- * - `list`: read permission inside the folder itself (LIST, CWD into it);
- * - `read`: read permission where the entry lives;
- * - `create`: write where it lives, plus modify when something is already there;
- * - `modify`: modify where it lives, and the entry must not be fixed (`/`, a virtual directory).
- */
-export type Need = "list" | "read" | "create" | "modify";
+import { REFUSALS } from "./errors.ts";
 
 /** A command whose argument is plain text. */
 export type PlainHandler = (s: Session, arg: string) => Promise<Reply | void> | Reply | void;
@@ -142,23 +135,6 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
 /** Verbs of RFC 959 that are recognised but deliberately not offered. */
 const NOT_IMPLEMENTED = new Set(["ACCT", "SMNT", "REIN", "STOU"]);
 
-/** Checks the row's columns for a target; null when the command may go ahead. */
-export function checkNeed(need: Need, t: Target): Reply | null {
-  switch (need) {
-    case "list":
-      return t.perms.has("read") ? null : replies.denied;
-    case "read":
-      return t.parentPerms.has("read") ? null : replies.denied;
-    case "create":
-      if (t.fixed) return replies.virtualFixed;
-      if (!t.parentPerms.has("write")) return replies.denied;
-      return t.info !== null && !t.parentPerms.has("modify") ? replies.denied : null;
-    case "modify":
-      if (t.fixed) return replies.virtualFixed;
-      return t.parentPerms.has("modify") ? null : replies.denied;
-  }
-}
-
 /** `SITE CHMOD 644 f` is the row "SITE CHMOD" with argument `644 f`; other SITE lines stay SITE. */
 function siteCommand(verb: string, arg: string): [string, string] {
   if (verb !== "SITE") return [verb, arg];
@@ -188,9 +164,9 @@ export async function dispatch(s: Session, given: string, rawArg: string): Promi
   if (arg === "" && cmd.bare) return await cmd.bare(s, arg);
   if (s.vfs === null) return replies.loginFirst;
   const resolved = await s.vfs.resolve(s.cwd, cmd.pathOf ? cmd.pathOf(arg) : arg);
-  if (!resolved.ok) return resolved.reply;
+  if (!resolved.ok) return REFUSALS[resolved.refusal];
   const refusal = checkNeed(cmd.need, resolved.target);
-  if (refusal) return refusal;
+  if (refusal) return REFUSALS[refusal];
   if (cmd.afterRnfr) s.renameFrom = renameFrom;
   return await cmd.run(s, resolved.target, arg);
 }

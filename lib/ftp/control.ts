@@ -40,7 +40,7 @@ export async function runSession(s: Session): Promise<void> {
     });
     if (!ok) return void await s.close();
   }
-  const welcome = await s.ctx.tree.banner("xxftp.welcome");
+  const welcome = await s.ctx.core.tree.banner("xxftp.welcome");
   await s.send(reply(220, welcome ?? GREETING));
   while (!s.closed) {
     const next = await s.reader.next().catch(() => ({ kind: "end" }) as const);

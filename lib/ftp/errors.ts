@@ -1,25 +1,41 @@
 /**
- * The one place where an error that reached the FTP door becomes a reply:
- * storage error kinds map to their codes; anything else is a bug of ours,
- * logged with its stack, and answered 451 without host paths or internals.
+ * The one place where a refusal or an error that reached the FTP door
+ * becomes a reply. Refusals of the core and the storage map to their codes;
+ * anything else is a bug of ours, logged with its stack and answered 451
+ * without host paths or internals.
  */
+import { type RefusalKind, refusalOf } from "../core/refusal.ts";
+import { StorageError } from "../storage/storage.ts";
 import { replies, type Reply, reply } from "./replies.ts";
+
+/** The FTP reply for each refusal. */
+export const REFUSALS: Record<RefusalKind, Reply> = {
+  "not-found": replies.notFound,
+  "exists": reply(550, "Already exists."),
+  "not-empty": reply(550, "Directory not empty."),
+  "no-space": reply(452, "Insufficient storage space."),
+  "denied": replies.denied,
+  "not-a-folder": replies.notADir,
+  "not-a-file": replies.notAFile,
+  "gone": reply(450, "The file changed while in use; try again."),
+  "unavailable": reply(421, "Storage temporarily unavailable; try again later."),
+  "hidden": replies.hidden,
+  "bad-name": replies.badName,
+  "fixed": replies.virtualFixed,
+  "quota": replies.quota,
+  "misconfigured": reply(552, "Refused: the storage limit here is misconfigured."),
+  "into-itself": reply(553, "A folder cannot move into itself."),
+  "past-end": reply(554, "Restart offset is past the end of the file."),
+};
 
 /** The reply for `err`; `log` gets one line when the error needs an operator's eye. */
 export function replyForError(err: unknown, log: (line: string) => void): Reply {
-  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-    const by = err instanceof Deno.errors.NotCapable ? "Deno's sandbox" : "the file system";
-    log(`refused by ${by}: ${(err as Error).message}`);
-    return replies.denied;
+  const kind = refusalOf(err);
+  if (kind !== null) {
+    // A refusal by Deno's sandbox or by file modes is worth knowing about.
+    if (kind === "denied" && err instanceof StorageError) log(err.message);
+    return REFUSALS[kind];
   }
-  if (err instanceof Deno.errors.NotFound) return replies.notFound;
-  if (err instanceof Deno.errors.FilesystemLoop) return replies.notFound; // a link cycle leads nowhere
-  if (err instanceof Deno.errors.AlreadyExists) return reply(550, "Already exists.");
-  if (err instanceof Deno.errors.NotADirectory) return replies.notADir;
-  if (err instanceof Deno.errors.IsADirectory) return replies.notAFile;
-  const code = (err as { code?: string }).code;
-  if (code === "ENOTEMPTY") return reply(550, "Directory not empty.");
-  if (code === "ENOSPC" || code === "EDQUOT") return reply(452, "Insufficient storage space.");
   log(err instanceof Error ? err.stack ?? err.message : String(err));
   return replies.local;
 }

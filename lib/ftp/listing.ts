@@ -2,21 +2,8 @@
  * Directory listing lines (pure): the `ls -l` form of LIST, the bare names of
  * NLST, and RFC 3659 MLSD/MLST facts. All dates are UTC.
  */
+import type { Entry } from "../core/entries.ts";
 import type { Perms } from "../core/tree_files.ts";
-
-/** What a listing needs to know of one entry. */
-export interface Entry {
-  /** The name as listed (never a path, except MLST's). */
-  name: string;
-  /** A folder (or a virtual directory). */
-  isDir: boolean;
-  /** Size in bytes. */
-  size: number;
-  /** Last modification. */
-  mtime: Date;
-  /** Unix mode bits (permission part); null where the platform has none. */
-  mode: number | null;
-}
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const SIX_MONTHS_MS = 182 * 24 * 3600 * 1000;
@@ -52,10 +39,11 @@ export function listDate(d: Date, now: Date): string {
 
 /** One LIST line (without CRLF). */
 export function listLine(e: Entry, now: Date): string {
-  const mode = modeString(e.mode ?? (e.isDir ? 0o755 : 0o644));
-  const size = String(e.size).padStart(13, " ");
-  return `${e.isDir ? "d" : "-"}${mode}    1 ftp      ftp ${size} ${
-    listDate(e.mtime, now)
+  const { stat } = e;
+  const mode = modeString(stat.mode ?? (stat.isDir ? 0o755 : 0o644));
+  const size = String(stat.size).padStart(13, " ");
+  return `${stat.isDir ? "d" : "-"}${mode}    1 ftp      ftp ${size} ${
+    listDate(stat.mtime, now)
   } ${e.name}`;
 }
 
@@ -68,9 +56,10 @@ export function permFact(isDir: boolean, perms: Perms): string {
 
 /** One MLSD/MLST line (without CRLF): facts, a space, the name. */
 export function mlsxLine(e: Entry, perms: Perms, type?: "cdir"): string {
-  const kind = type ?? (e.isDir ? "dir" : "file");
-  const size = e.isDir ? "" : `size=${e.size};`;
-  return `type=${kind};${size}modify=${ftpTimestamp(e.mtime)};perm=${
-    permFact(e.isDir, perms)
+  const { stat } = e;
+  const kind = type ?? (stat.isDir ? "dir" : "file");
+  const size = stat.isDir ? "" : `size=${stat.size};`;
+  return `type=${kind};${size}modify=${ftpTimestamp(stat.mtime)};perm=${
+    permFact(stat.isDir, perms)
   }; ${e.name}`;
 }

@@ -1,28 +1,21 @@
 /**
- * The accept loop: one session per control connection, the connection limits
- * (whole server, per address, held-off addresses), the sweep that enforces
- * idle and login time limits at all times, and shutdown.
+ * The FTP door's accept loop: one session per control connection, admitted
+ * by the core's connection limits, the sweep that enforces idle and login
+ * time limits at all times, and shutdown.
  */
-import { LoginGuard } from "../core/accounts.ts";
+import type { Core } from "../core/core.ts";
+import type { AdmitRefusal } from "../core/limits.ts";
 import { BufferPool } from "./buffers.ts";
 import type { ServerContext } from "./context.ts";
-import { canonicalHost } from "./data_channel.ts";
-import { QuotaBook } from "../core/quota.ts";
-import { formatReply, replies, type Reply } from "./replies.ts";
 import { runSession } from "./control.ts";
+import { canonicalHost } from "./data_channel.ts";
+import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import { Session } from "./session.ts";
 import { connStream } from "./stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
-import { ALL_PERMS, TreeConfig } from "../core/tree_files.ts";
-import { removeStaleTemps } from "../core/upload.ts";
-import { type Confinement, strictConfinement } from "../core/vfs.ts";
 
-/** Everything the server is told at start. */
-export interface ServerOptions {
-  /** The served root, as a real path. */
-  root: string;
-  /** One-folder sharing: only anonymous logins, and their `/` is the root itself. */
-  share: boolean;
+/** The FTP door's own settings. */
+export interface FtpOptions {
   /** Listen address (`--host`). */
   host: string;
   /** Control port (`--port`); 0 picks a free one. */
@@ -31,32 +24,18 @@ export interface ServerOptions {
   passivePorts: [number, number] | null;
   /** Address announced in PASV replies (`--public-host`); null: the control connection's own. */
   publicHost: string | null;
-  /** Sessions at once, whole server (`--max-connections`). */
-  maxConnections: number;
-  /** Sessions at once from one address (`--max-per-ip`). */
-  maxPerIp: number;
   /** Idle limit of a control connection, and of a transfer that makes no progress. */
   idleTimeoutMs: number;
   /** Time to log in after connecting. */
   loginTimeoutMs: number;
   /** Wait for a data connection, and life of an unused passive listener. */
   dataTimeoutMs: number;
-  /** Failed logins from one address before it is held off. */
-  maxLoginFailures: number;
-  /** Hold-off time, and the window failures are counted in. */
-  banSeconds: number;
-  /** Delay before the first failed-login reply; it doubles. */
-  loginFailDelayMs: number;
-  /** Real paths outside the root that virtual directories may point into. */
-  allowOutside: string[];
   /** FTPS (RFC 4217), or null for plain FTP only. */
   tls: TlsOptions | null;
-  /** Nobody may change anything, whatever the tree's files grant. */
-  readOnly: boolean;
 }
 
-/** A running server. */
-export interface ServerHandle {
+/** A running door. */
+export interface DoorHandle {
   /** Where it listens (the real port when 0 was asked). */
   addr: Deno.NetAddr;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
@@ -65,56 +44,34 @@ export interface ServerHandle {
 
 const encoder = new TextEncoder();
 
+/** The reply to a connection the limits refuse. */
+const refusals: Record<AdmitRefusal, Reply> = {
+  "banned": replies.banned,
+  "too-many": replies.tooMany,
+  "too-many-from-address": reply(421, "Too many connections from your address."),
+};
+
 /** How often the sweep checks the time limits. */
 const SWEEP_MS = 500;
 
-/** Starts serving; throws (e.g. `AddrInUse`) when the control port cannot be opened. */
-export async function startServer(
-  opts: ServerOptions,
-  log: (line: string) => void,
-  confinement: Confinement = strictConfinement,
-): Promise<ServerHandle> {
-  // A stray error must cost one session at most, never the server.
-  globalThis.addEventListener("unhandledrejection", (e) => {
-    e.preventDefault();
-    log(`unexpected error (ignored): ${e.reason}`);
-  });
-  globalThis.addEventListener("error", (e) => {
-    e.preventDefault();
-    log(`unexpected error (ignored): ${e.message}`);
-  });
-  const stale = await removeStaleTemps(opts.root);
-  if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
-  const tree = new TreeConfig(opts.root, log, opts.readOnly ? new Set(["read"]) : ALL_PERMS);
-  const allowed = [opts.root, ...opts.allowOutside];
+/** Starts the FTP door; throws (e.g. `AddrInUse`) when the control port cannot be opened. */
+export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
   const ctx: ServerContext = {
-    tree,
-    quota: new QuotaBook(tree, allowed),
-    guard: new LoginGuard({
-      maxFailures: opts.maxLoginFailures,
-      banSeconds: opts.banSeconds,
-      failDelayMs: opts.loginFailDelayMs,
-    }),
+    core,
     data: {
       timeoutMs: opts.dataTimeoutMs,
       passivePorts: opts.passivePorts,
       publicHost: opts.publicHost,
     },
-    allowed,
-    share: opts.share,
-    confinement,
-    log,
     buffers: new BufferPool(),
     tls: opts.tls && {
       context: tlsContext(opts.tls),
       required: opts.tls.required,
       implicit: opts.tls.implicit,
     },
-    weakReported: new Set(),
   };
   const listener = Deno.listen({ hostname: opts.host, port: opts.port });
   const sessions = new Set<Session>();
-  const perAddress = new Map<string, number>();
   let nextId = 1;
 
   const sweep = setInterval(() => {
@@ -128,7 +85,7 @@ export async function startServer(
         void s.close(replies.stalled);
       }
     }
-    ctx.guard.prune(now);
+    core.accounts.guard.prune(now);
   }, SWEEP_MS);
 
   /** Answers a connection that may not become a session, and closes it. */
@@ -141,25 +98,20 @@ export async function startServer(
   const accepting = (async () => {
     for await (const conn of listener) {
       const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
-      const fromClient = perAddress.get(client) ?? 0;
-      if (ctx.guard.isBanned(client)) refuse(conn, replies.banned);
-      else if (sessions.size >= opts.maxConnections) refuse(conn, replies.tooMany);
-      else if (fromClient >= opts.maxPerIp) {
-        refuse(conn, { code: 421, lines: ["Too many connections from your address."] });
-      } else {
-        perAddress.set(client, fromClient + 1);
-        const local = (conn.localAddr as Deno.NetAddr).hostname;
-        const session = new Session(nextId++, connStream(conn), client, local, ctx);
-        sessions.add(session);
-        runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
-          sessions.delete(session);
-          const left = (perAddress.get(client) ?? 1) - 1;
-          if (left > 0) perAddress.set(client, left);
-          else perAddress.delete(client);
-        });
+      const release = core.limits.admit(client);
+      if (typeof release === "string") {
+        refuse(conn, refusals[release]);
+        continue;
       }
+      const local = (conn.localAddr as Deno.NetAddr).hostname;
+      const session = new Session(nextId++, connStream(conn), client, local, ctx);
+      sessions.add(session);
+      runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
+        sessions.delete(session);
+        release();
+      });
     }
-  })().catch((err) => log(`accept loop ended: ${err}`));
+  })().catch((err) => core.log(`accept loop ended: ${err}`));
 
   return {
     addr: listener.addr as Deno.NetAddr,

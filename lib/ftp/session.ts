@@ -94,7 +94,7 @@ export class Session {
 
   /** Logs a line tagged with this session. */
   log(line: string): void {
-    this.ctx.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
+    this.ctx.core.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
   }
 
   /** Whether the session has been closed. */

@@ -227,20 +227,30 @@ print(json.dumps({"same": buf.getvalue() == src, "tail": part.getvalue() == src[
   assert.ok(sameBytes(await Deno.readFile(join(root, "u/big file.bin")), data));
 });
 
-Deno.test("STOR after REST at the current size resumes an upload", async () => {
-  const root = await makeTree({ "u/part.bin": "first-" });
+Deno.test("STOR after REST N keeps the first N bytes: at the end, inside, never past it", async () => {
+  const root = await makeTree({ "u/part.bin": "first-", "u/inner.bin": "0123456789" });
   await using srv = await startServer(root);
   const r = await ftplib<string>(
     srv.port,
     `
 ftp = connect("u", "x")
 ftp.storbinary("STOR part.bin", io.BytesIO(b"second"), rest=6)
-bad = attempt(ftp.storbinary, "STOR part.bin", io.BytesIO(b"zz"), 8192, None, 3)
+ftp.storbinary("STOR inner.bin", io.BytesIO(b"ab"), rest=3)
+bad = attempt(ftp.storbinary, "STOR part.bin", io.BytesIO(b"zz"), 8192, None, 13)
 print(json.dumps(bad))
 `,
   );
   assert.match(r, /^554/);
   assert.equal(await Deno.readTextFile(join(root, "u/part.bin")), "first-second");
+  assert.equal(
+    await Deno.readTextFile(join(root, "u/inner.bin")),
+    "012ab",
+    "cut at 3, then written",
+  );
+  assert.deepEqual([...Deno.readDirSync(join(root, "u"))].map((e) => e.name).sort(), [
+    "inner.bin",
+    "part.bin",
+  ]);
 });
 
 Deno.test("50 clients at once, each with its own file", async () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { workerPermissions } from "../../lib/sandbox.ts";
-import type { ServerOptions } from "../../lib/ftp/server.ts";
+import type { ServerOptions } from "../../lib/server.ts";
 import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
 

@@ -3,7 +3,7 @@
  * switched off (a pass-through handed in through the server's construction),
  * so a test can see what Deno's own permissions stop.
  */
-import { type ServerOptions, startServer } from "../../lib/ftp/server.ts";
+import { type ServerOptions, startServer } from "../../lib/server.ts";
 import type { Confinement } from "../../lib/core/vfs.ts";
 
 /**

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { folderSize, QuotaBook, Reservation } from "../../lib/core/quota.ts";
+import { QuotaBook, type Reservation } from "../../lib/core/quota.ts";
+import { Refused } from "../../lib/core/refusal.ts";
+import { LocalStorage } from "../../lib/storage/local.ts";
 import { TreeConfig } from "../../lib/core/tree_files.ts";
 import { makeTree, writeTree } from "../support/server.ts";
 
-async function reserve(book: QuotaBook, folders: string[], credit = 0): Promise<Reservation> {
-  const r = await book.reserve(folders, credit);
-  if (!(r instanceof Reservation)) throw new Error(`refused: ${r.lines[0]}`);
-  return r;
-}
+const reserve = (book: QuotaBook, folders: string[], credit = 0): Promise<Reservation> =>
+  book.reserve(folders, credit);
 
 Deno.test("folderSize counts files below, not .xxftp or upload temporaries", async () => {
   const root = await makeTree({
@@ -18,7 +17,8 @@ Deno.test("folderSize counts files below, not .xxftp or upload temporaries", asy
     "d/.xxftp-part-x": "123456789",
   });
   try {
-    assert.equal(await folderSize(root), 8);
+    const book = new QuotaBook(new TreeConfig(new LocalStorage(), root, () => {}), [root]);
+    assert.equal(await book.folderSize(root), 8);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -27,7 +27,7 @@ Deno.test("folderSize counts files below, not .xxftp or upload temporaries", asy
 Deno.test("quota book: reservations never pass a limit; settle keeps the figure current", async () => {
   const root = await makeTree({ "u/.xxftp/size": "100", "u/old.bin": "x".repeat(40) });
   const u = join(root, "u");
-  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  const book = new QuotaBook(new TreeConfig(new LocalStorage(), root, () => {}), [root]);
   try {
     assert.deepEqual(book.foldersOf(join(u, "f.bin")), [u, root]);
     const a = await reserve(book, [u]);
@@ -49,7 +49,7 @@ Deno.test("quota book: reservations never pass a limit; settle keeps the figure 
 Deno.test("quota book: walks again when the limit changes or the figure is stale and idle", async () => {
   const root = await makeTree({ "u/.xxftp/size": "100", "u/old.bin": "x".repeat(40) });
   const u = join(root, "u");
-  const tree = new TreeConfig(root, () => {});
+  const tree = new TreeConfig(new LocalStorage(), root, () => {});
   const fresh = new QuotaBook(tree, [root], 60_000);
   const stale = new QuotaBook(tree, [root], 0);
   try {
@@ -73,12 +73,14 @@ Deno.test("quota book: walks again when the limit changes or the figure is stale
   }
 });
 
-Deno.test("quota book: a broken size file refuses with 552", async () => {
+Deno.test("quota book: a broken size file refuses as misconfigured", async () => {
   const root = await makeTree({ "u/.xxftp/size": "lots" });
-  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  const book = new QuotaBook(new TreeConfig(new LocalStorage(), root, () => {}), [root]);
   try {
-    const r = await book.reserve([join(root, "u")]);
-    assert.ok(!(r instanceof Reservation) && r.code === 552);
+    await assert.rejects(
+      book.reserve([join(root, "u")]),
+      (e) => e instanceof Refused && e.kind === "misconfigured",
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -87,7 +89,7 @@ Deno.test("quota book: a broken size file refuses with 552", async () => {
 Deno.test("quota book: replacing a file counts only what the new copy adds", async () => {
   const root = await makeTree({ "u/.xxftp/size": "100", "u/f.bin": "x".repeat(80) });
   const u = join(root, "u");
-  const book = new QuotaBook(new TreeConfig(root, () => {}), [root]);
+  const book = new QuotaBook(new TreeConfig(new LocalStorage(), root, () => {}), [root]);
   try {
     const same = await reserve(book, [u], 80);
     assert.equal(same.take(90), true, "80 - 80 + 90 <= 100");

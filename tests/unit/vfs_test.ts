@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { replies } from "../../lib/ftp/replies.ts";
 import { TreeConfig } from "../../lib/core/tree_files.ts";
-import { isInside, splitFtpPath, type Target, Vfs } from "../../lib/core/vfs.ts";
+import { LocalStorage } from "../../lib/storage/local.ts";
+import { isInside, splitUserPath, type Target, Vfs } from "../../lib/core/vfs.ts";
 import { makeTree } from "../support/server.ts";
 
 const long = "a".repeat(5000);
@@ -10,7 +10,7 @@ const long = "a".repeat(5000);
 /** The target of a path that must resolve. */
 async function target(vfs: Vfs, cwd: string, path: string): Promise<Target> {
   const r = await vfs.resolve(cwd, path);
-  if (!r.ok) throw new Error(`${path} was refused: ${r.reply.lines[0]}`);
+  if (!r.ok) throw new Error(`${path} was refused: ${r.refusal}`);
   return r.target;
 }
 
@@ -46,14 +46,10 @@ const SPELLINGS: [string, string, string[] | "hidden" | "bad"][] = [
   ["/", `ok/${"é".repeat(200)}`, "bad"],
 ];
 
-Deno.test("splitFtpPath: every spelling stays under / and hidden names are refused", () => {
+Deno.test("splitUserPath: every spelling stays under / and hidden names are refused", () => {
   for (const [cwd, arg, expected] of SPELLINGS) {
-    const got = splitFtpPath(cwd, arg);
-    const want = expected === "hidden"
-      ? replies.hidden
-      : expected === "bad"
-      ? replies.badName
-      : expected;
+    const got = splitUserPath(cwd, arg);
+    const want = expected === "bad" ? "bad-name" : expected;
     assert.deepEqual(got, want, `${cwd} + ${JSON.stringify(arg.slice(0, 40))}`);
   }
 });
@@ -81,17 +77,17 @@ Deno.test("Vfs.resolve: symlinks may not lead out of the user's tree", async () 
   await Deno.symlink(join(root, "outside"), join(root, "u/outdir"));
   await Deno.symlink(join(root, "outside/secret.txt"), join(root, "u/outfile"));
   await Deno.symlink(join(root, "u/in.txt"), join(root, "u/sub/inlink"));
-  const vfs = new Vfs(new TreeConfig(root, () => {}), join(root, "u"), [root]);
+  const vfs = new Vfs(new TreeConfig(new LocalStorage(), root, () => {}), join(root, "u"), [root]);
   try {
     for (
       const path of ["outdir", "outdir/secret.txt", "outfile", "outdir/new.txt", "/sub/../outdir"]
     ) {
       const r = await vfs.resolve("/", path);
-      assert.deepEqual(r.ok ? "resolved" : r.reply.code, 550, `${path} must be refused`);
+      assert.deepEqual(r.ok ? "resolved" : r.refusal, "not-found", `${path} must be refused`);
     }
-    assert.ok((await target(vfs, "/sub", "inlink")).info?.isFile, "a link that stays inside works");
+    assert.ok((await target(vfs, "/sub", "inlink")).stat?.isFile, "a link that stays inside works");
     const fresh = await target(vfs, "/sub", "new.txt");
-    assert.deepEqual([fresh.info, fresh.realPath], [null, join(root, "u/sub/new.txt")]);
+    assert.deepEqual([fresh.stat, fresh.realPath], [null, join(root, "u/sub/new.txt")]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -105,7 +101,11 @@ Deno.test("Vfs.resolve: virtual directories map with their permissions", async (
     "shared/f.txt": "x",
   });
   const logged: string[] = [];
-  const vfs = new Vfs(new TreeConfig(root, (l) => logged.push(l)), join(root, "u"), [root]);
+  const vfs = new Vfs(
+    new TreeConfig(new LocalStorage(), root, (l) => logged.push(l)),
+    join(root, "u"),
+    [root],
+  );
   try {
     assert.deepEqual([...(await target(vfs, "/", "a/b")).perms], ["read"]);
     const share = await target(vfs, "/a/b", "share");

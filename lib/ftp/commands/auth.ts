@@ -1,69 +1,38 @@
 /** Login, logout and TLS: USER, PASS, QUIT, AUTH, PBSZ, PROT. */
-import { join } from "node:path";
-import { storedKind, verifyPassword } from "../../core/accounts.ts";
+import { accountName } from "../../core/accounts.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
-import { isInside, Vfs } from "../../core/vfs.ts";
-
-const USER_NAME = /^[A-Za-z0-9_]{1,64}$/;
-const ANONYMOUS = new Set(["anonymous", "ftp"]);
 
 /** USER: remembers the name; the answer never tells whether the user exists. */
 export function user(s: Session, arg: string): Reply {
   if (s.ctx.tls?.required && !s.secure) return reply(530, "TLS required: send AUTH TLS first.");
-  const name = arg === "" ? "anonymous" : arg;
-  if (!USER_NAME.test(name)) return reply(530, "Invalid user name.");
+  const name = accountName(arg);
+  if (name === null) return reply(530, "Invalid user name.");
   s.logout();
-  s.pendingUser = ANONYMOUS.has(name.toLowerCase()) ? "anonymous" : name;
-  return s.pendingUser === "anonymous"
+  s.pendingUser = name;
+  return name === "anonymous"
     ? reply(331, "Anonymous login ok, send your e-mail address as password.")
     : reply(331, `Password required for ${name}.`);
 }
 
-/** The real path of a user's folder, or null when there is no such user. */
-function homeOf(s: Session, name: string): string | null {
-  const { root } = s.ctx.tree;
-  if (s.ctx.share) return name === "anonymous" ? root : null;
-  try {
-    const home = Deno.realPathSync(join(root, name));
-    const info = Deno.statSync(home);
-    return info.isDirectory && s.ctx.allowed.some((a) => isInside(a, home)) ? home : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * PASS: checks the password, one check at a time per address; failures are
- * answered after a growing delay and, repeated, hold the address off.
+ * PASS: the core checks the password through the address's throttle;
+ * failures are answered after a growing delay and, repeated, hold the address off.
  */
 export async function pass(s: Session, arg: string): Promise<Reply | void> {
   const name = s.pendingUser;
   if (name === null) return replies.badSequence;
   s.pendingUser = null;
-  const { guard } = s.ctx;
-  const home = homeOf(s, name);
-  const stored = home === null ? null : await s.ctx.tree.password(home);
-  const free = home !== null && (name === "anonymous" || stored === null);
-  const verdict = free ? "ok" : await guard.oneAtATime(s.clientHost, async () => {
-    if (guard.isBanned(s.clientHost)) return "banned";
-    if (await verifyPassword(stored, arg).catch(() => false)) return "ok";
-    return guard.fail(s.clientHost);
-  });
-  if (verdict === "banned") return void await s.close(replies.banned);
-  if (verdict !== "ok" || home === null) {
+  const result = await s.ctx.core.accounts.login(name, arg, s.clientHost);
+  if (result.kind === "banned") return void await s.close(replies.banned);
+  if (result.kind === "failed") {
     s.log(`login failed for "${name}"`);
-    await new Promise((r) => setTimeout(r, typeof verdict === "number" ? verdict : 0));
-    if (guard.isBanned(s.clientHost)) return void await s.close(replies.banned);
+    await new Promise((r) => setTimeout(r, result.delayMs));
+    if (result.banned) return void await s.close(replies.banned);
     return reply(530, "Login incorrect.");
   }
-  guard.succeed(s.clientHost);
-  if (stored !== null && storedKind(stored) === "md5" && !s.ctx.weakReported.has(name)) {
-    s.ctx.weakReported.add(name);
-    s.log(`user "${name}" has a legacy MD5 password; set a strong one with: xxftp passwd ${name}`);
-  }
   s.user = name;
-  s.vfs = new Vfs(s.ctx.tree, home, s.ctx.allowed, s.ctx.confinement);
+  s.vfs = s.ctx.core.viewOf(result.home);
   s.cwd = "/";
   s.log("logged in");
   return reply(230, `User ${name} logged in.`);
@@ -73,7 +42,7 @@ export async function pass(s: Session, arg: string): Promise<Reply | void> {
 export async function quit(s: Session): Promise<void> {
   s.transfer?.abort.abort();
   await s.transfer?.done;
-  const goodbye = await s.ctx.tree.banner("xxftp.goodbye");
+  const goodbye = await s.ctx.core.tree.banner("xxftp.goodbye");
   await s.close(reply(221, goodbye ?? "Goodbye."));
 }
 

@@ -1,11 +1,10 @@
 /** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
-import { dirname } from "node:path";
-import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
-import { Reservation } from "../../core/quota.ts";
-import { replies, type Reply, reply } from "../replies.ts";
-import type { Session } from "../session.ts";
 import { receiveFile } from "../../core/upload.ts";
 import type { Target } from "../../core/vfs.ts";
+import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
+import { REFUSALS } from "../errors.ts";
+import { replies, type Reply, reply } from "../replies.ts";
+import type { Session } from "../session.ts";
 
 /** PASV: listen for the data connection; announce an IPv4 address. */
 export function pasv(s: Session): Reply {
@@ -56,85 +55,72 @@ export function rest(s: Session, arg: string): Reply {
   return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
 }
 
-/** Files up to this size are read synchronously (see `retr`). */
-const SMALL_FILE = 64 * 1024;
-
 /** RETR: send a file, from the REST offset. */
 export function retr(s: Session, t: Target): Reply | void {
   const offset = s.restOffset;
-  if (t.info === null) return replies.notFound;
-  if (!t.info.isFile) return replies.notAFile;
-  const size = t.info.size;
-  if (offset > size) return reply(554, "Restart offset is past the end of the file.");
-  s.startTransfer(
-    `${t.ftpPath} (${size - offset} bytes)`,
-    async ({ data, buffer, transfer }) => {
-      // A small file is opened and read synchronously: microseconds from the page cache,
-      // where the async calls cost about 110 µs per file.
-      const small = size - offset <= SMALL_FILE;
-      using file = small
-        ? Deno.openSync(t.realPath, { read: true })
-        : await Deno.open(t.realPath, { read: true });
-      if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
-      if (small) {
-        for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
-          await data.write(buffer.subarray(0, n));
-          transfer.bytes += n;
-        }
-      } else {
-        for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-          await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
-          transfer.bytes += n;
-        }
+  if (t.stat === null) return replies.notFound;
+  if (!t.stat.isFile) return replies.notAFile;
+  const size = t.stat.size;
+  if (offset > size) return REFUSALS["past-end"];
+  s.startTransfer(`${t.path} (${size - offset} bytes)`, async ({ data, buffer, transfer }) => {
+    const file = await s.ctx.core.storage.openRead(t.realPath, offset);
+    try {
+      for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+        await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
+        transfer.bytes += n;
       }
-      s.log(`sent ${t.ftpPath} (${transfer.bytes} bytes)`);
-      return replies.transferDone;
-    },
-  );
-}
-
-/** Whether `path` is an existing folder. */
-function isFolder(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/** STOR and APPE (and STOR after REST at the current size, which appends). */
-function store(s: Session, t: Target, appending: boolean): Reply | void {
-  const offset = s.restOffset;
-  if (t.info !== null && !t.info.isFile) return replies.notAFile;
-  if (!isFolder(dirname(t.realPath))) return replies.notFound;
-  const existingSize = t.info?.size ?? 0;
-  if (offset > 0 && offset !== existingSize) {
-    return reply(554, "Uploads can only restart at the current size of the file.");
-  }
-  const append = appending || offset > 0;
-  s.startTransfer(t.ftpPath, async (io) => {
-    const folders = s.ctx.quota.foldersOf(t.realPath);
-    const quota = await s.ctx.quota.reserve(folders, append ? 0 : existingSize);
-    if (!(quota instanceof Reservation)) return quota;
-    const result = await receiveFile(io, { target: t.realPath, append, existingSize, quota });
-    switch (result.kind) {
-      case "done":
-        s.log(`stored ${t.ftpPath} (${result.bytes} bytes)`);
-        return replies.transferDone;
-      case "quota":
-        s.log(`upload of ${t.ftpPath} stopped by a storage limit`);
-        return replies.quota;
-      case "aborted":
-        return replies.aborted;
-      case "failed":
-        throw result.error;
+    } finally {
+      file.close();
     }
+    s.log(`sent ${t.path} (${transfer.bytes} bytes)`);
+    return replies.transferDone;
+  });
+}
+
+/**
+ * In stream mode the end of an upload looks the same as a client that died
+ * mid-way: both close the data connection. A dead client closes its control
+ * connection at the same moment, which aborts the transfer; so wait a moment
+ * for that before committing.
+ */
+const SETTLE_MS = 15;
+
+const settle = () => new Promise<void>((r) => setTimeout(r, SETTLE_MS));
+
+/** The reply for each way an upload can end, but failure. */
+const UPLOAD_REPLIES = {
+  done: replies.transferDone,
+  quota: replies.quota,
+  aborted: replies.aborted,
+};
+
+/** STOR and APPE: receive a file through the core; after REST N the first N bytes stay. */
+function store(s: Session, t: Target, appending: boolean): Reply | void {
+  if (t.stat !== null && !t.stat.isFile) return replies.notAFile;
+  const existingSize = t.stat?.size ?? 0;
+  const keep = appending ? existingSize : s.restOffset;
+  if (keep > existingSize) return REFUSALS["past-end"];
+  const { core } = s.ctx;
+  s.startTransfer(t.path, async ({ data, signal, buffer, transfer }) => {
+    const source = {
+      read: (buf: Uint8Array) => data.read(buf),
+      signal,
+      buffer,
+      progress: (n: number) => transfer.bytes += n,
+      settle,
+    };
+    const plan = { target: t.realPath, existingSize, keep };
+    const result = await receiveFile(core.storage, core.quota, source, plan);
+    if (result.kind === "failed") throw result.error;
+    const how = { done: "stored", quota: "stopped by a storage limit:", aborted: "aborted:" };
+    s.log(`${how[result.kind]} ${t.path} (${result.bytes} bytes)`);
+    return UPLOAD_REPLIES[result.kind];
   });
 }
 
 /** STOR: receive a file, new or replacing one, never tearing the old. */
 export const stor = (s: Session, t: Target) => store(s, t, false);
-/** APPE: append to a file (copy-then-append), never tearing the old. */
+/** APPE: append to a file (the old bytes and the new go to a temporary), never tearing the old. */
 export const appe = (s: Session, t: Target) => store(s, t, true);
 
 /** ABOR: stop the running transfer (426 for it, then 226), or say there was none. */

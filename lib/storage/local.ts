@@ -1,0 +1,372 @@
+/**
+ * The local folder tree as a `Storage`: the only module that calls Deno's
+ * file API. Metadata calls are synchronous: on a local disk they take
+ * microseconds, where each async call costs about 30 µs of thread hand-off.
+ * File data moves with async reads and writes, except for small files.
+ * Uploads go to a hidden temporary beside the target, renamed over it on
+ * commit, so a file is never torn.
+ */
+import { dirname, join } from "node:path";
+import { setImmediate } from "node:timers";
+import {
+  type Listed,
+  type ReadHandle,
+  type Stat,
+  type Storage,
+  StorageError,
+  type UploadWriter,
+} from "./storage.ts";
+
+/** Name prefix of upload temporaries (hidden: a leading dot). */
+export const UPLOAD_TEMP_PREFIX = ".xxftp-part-";
+
+/** Whether a file name is one of our upload temporaries. */
+export function isUploadTemp(name: string): boolean {
+  return name.startsWith(UPLOAD_TEMP_PREFIX);
+}
+
+/** Files up to this size are read synchronously: microseconds from the page cache. */
+const SMALL_FILE = 64 * 1024;
+
+/** Entries examined between turns given to other sessions while a folder is listed. */
+const BATCH = 1024;
+
+/** Lets pending I/O of other sessions run (setTimeout would be clamped to 4 ms when nested). */
+const yieldToOthers = () => new Promise((r) => setImmediate(r));
+
+/** The storage error for a Deno error, or the error itself when it is not a storage matter. */
+export function storageError(err: unknown, path: string): unknown {
+  if (err instanceof StorageError) return err;
+  const at = `${path}: ${(err as Error)?.message ?? err}`;
+  if (err instanceof Deno.errors.NotFound) return new StorageError("not-found", at);
+  if (err instanceof Deno.errors.FilesystemLoop) return new StorageError("not-found", at); // a link cycle leads nowhere
+  if (err instanceof Deno.errors.AlreadyExists) return new StorageError("exists", at);
+  if (err instanceof Deno.errors.NotADirectory) return new StorageError("not-a-folder", at);
+  if (err instanceof Deno.errors.IsADirectory) return new StorageError("not-a-file", at);
+  if (err instanceof Deno.errors.NotCapable) {
+    return new StorageError("denied", `refused by Deno's sandbox: ${at}`);
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new StorageError("denied", `refused by the file system: ${at}`);
+  }
+  const code = (err as { code?: string })?.code;
+  if (code === "ENOTEMPTY") return new StorageError("not-empty", at);
+  if (code === "ENOSPC" || code === "EDQUOT") return new StorageError("no-space", at);
+  return err;
+}
+
+function statOf(info: Deno.FileInfo): Stat {
+  return {
+    isDir: info.isDirectory,
+    isFile: info.isFile,
+    size: info.size,
+    mtime: info.mtime ?? new Date(0),
+    mode: info.mode === null ? null : info.mode & 0o777,
+    version: `${info.mtime?.getTime()}:${info.size}:${info.ino}`,
+  };
+}
+
+/** Runs a synchronous file call, turning Deno errors into storage errors. */
+function sync<T>(path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw storageError(err, path);
+  }
+}
+
+/** The real path of `path`, or of its deepest existing ancestor with the rest appended. */
+function realPathOfNearest(path: string): string {
+  let rest = "";
+  let current = path;
+  for (let depth = 0; depth < 4096; depth++) {
+    try {
+      const real = Deno.realPathSync(current);
+      return rest === "" ? real : join(real, rest);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path);
+      const parent = dirname(current);
+      if (parent === current) break;
+      const name = current.slice(parent.length + 1);
+      rest = rest === "" ? name : join(name, rest);
+      current = parent;
+    }
+  }
+  return path;
+}
+
+/** Yields every regular file below `root` (links not followed, folders failing `enter` skipped). */
+function* filesBelow(root: string, enter: (name: string) => boolean) {
+  const pending = [root];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      continue; // unreadable or vanished: nothing to count
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory && enter(e.name)) pending.push(path);
+      else if (e.isFile) yield { path, name: e.name };
+    }
+  }
+}
+
+class LocalUpload implements UploadWriter {
+  #done = false;
+
+  constructor(
+    private readonly file: Deno.FsFile,
+    private readonly temp: string,
+    private readonly target: string,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    try {
+      let off = await this.file.write(chunk);
+      while (off < chunk.length) off += await this.file.write(chunk.subarray(off));
+    } catch (err) {
+      throw storageError(err, this.target);
+    }
+  }
+
+  commit(): Promise<void> {
+    this.#done = true;
+    this.file.close();
+    try {
+      Deno.renameSync(this.temp, this.target);
+    } catch (err) {
+      this.#discard();
+      return Promise.reject(storageError(err, this.target));
+    }
+    return Promise.resolve();
+  }
+
+  abort(): Promise<void> {
+    if (this.#done) return Promise.resolve();
+    this.#done = true;
+    this.file.close();
+    this.#discard();
+    return Promise.resolve();
+  }
+
+  #discard(): void {
+    try {
+      Deno.removeSync(this.temp);
+    } catch {
+      // already gone: nothing left to discard
+    }
+  }
+}
+
+/** A local folder tree. */
+export class LocalStorage implements Storage {
+  readonly capabilities = { chmod: true };
+
+  stat(path: string): Promise<Stat | null> {
+    try {
+      return Promise.resolve(statOf(Deno.statSync(path)));
+    } catch (err) {
+      const e = storageError(err, path);
+      if (e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder")) {
+        return Promise.resolve(null);
+      }
+      return Promise.reject(e);
+    }
+  }
+
+  async *list(path: string): AsyncIterable<Listed[]> {
+    const prefix = path.endsWith("/") ? path : `${path}/`; // join() costs more than the stat
+    let batch: Listed[] = [];
+    for (const e of sync(path, () => Deno.readDirSync(path))) {
+      let stat: Stat | null = null;
+      try {
+        stat = statOf(Deno.statSync(prefix + e.name));
+      } catch {
+        // vanished while listing, or a dangling link: listed without facts
+      }
+      batch.push({ name: e.name, stat, link: e.isSymlink });
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+        await yieldToOthers();
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  openRead(path: string, offset: number): Promise<ReadHandle> {
+    const file = sync(path, () => Deno.openSync(path, { read: true }));
+    try {
+      const info = file.statSync();
+      if (!info.isFile) throw new StorageError("not-a-file", path);
+      if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
+      const small = info.size - offset <= SMALL_FILE;
+      return Promise.resolve({
+        read: small ? (buf) => Promise.resolve(file.readSync(buf)) : (buf) => file.read(buf),
+        close: () => file.close(),
+      });
+    } catch (err) {
+      file.close();
+      return Promise.reject(storageError(err, path));
+    }
+  }
+
+  async createUpload(path: string, keep: number): Promise<UploadWriter> {
+    const temp = join(dirname(path), `${UPLOAD_TEMP_PREFIX}${crypto.randomUUID()}`);
+    try {
+      if (keep > 0) {
+        await Deno.copyFile(path, temp);
+        if (Deno.statSync(temp).size > keep) Deno.truncateSync(temp, keep);
+      }
+      const file = Deno.openSync(temp, { write: true, create: true, append: true });
+      return new LocalUpload(file, temp, path);
+    } catch (err) {
+      try {
+        Deno.removeSync(temp);
+      } catch {
+        // never created
+      }
+      throw storageError(err, path);
+    }
+  }
+
+  remove(path: string): Promise<void> {
+    sync(path, () => {
+      if (Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-file", path);
+      Deno.removeSync(path);
+    });
+    return Promise.resolve();
+  }
+
+  rmdir(path: string): Promise<void> {
+    sync(path, () => {
+      if (!Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-folder", path);
+      Deno.removeSync(path);
+    });
+    return Promise.resolve();
+  }
+
+  mkdir(path: string): Promise<void> {
+    sync(path, () => Deno.mkdirSync(path));
+    return Promise.resolve();
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    sync(from, () => Deno.renameSync(from, to));
+    return Promise.resolve();
+  }
+
+  setTime(path: string, mtime: Date): Promise<void> {
+    sync(path, () => Deno.utimeSync(path, Deno.statSync(path).atime ?? mtime, mtime));
+    return Promise.resolve();
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    sync(path, () => Deno.chmodSync(path, mode));
+    return Promise.resolve();
+  }
+
+  realPath(path: string): Promise<string> {
+    try {
+      return Promise.resolve(realPathOfNearest(path));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  readText(path: string, maxBytes: number): Promise<{ text: string; version: string } | null> {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch (err) {
+      const e = storageError(err, path);
+      if (e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder")) {
+        return Promise.resolve(null);
+      }
+      return Promise.reject(e);
+    }
+    try {
+      const info = file.statSync();
+      if (!info.isFile) throw new StorageError("not-a-file", path);
+      const buf = new Uint8Array(Math.min(info.size, maxBytes));
+      let got = 0;
+      while (got < buf.length) {
+        const n = file.readSync(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      const text = new TextDecoder().decode(buf.subarray(0, got));
+      return Promise.resolve({ text, version: statOf(info).version });
+    } catch (err) {
+      return Promise.reject(storageError(err, path));
+    } finally {
+      file.close();
+    }
+  }
+
+  async writeText(path: string, text: string): Promise<void> {
+    const temp = join(dirname(path), `${UPLOAD_TEMP_PREFIX}${crypto.randomUUID()}`);
+    try {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      await Deno.writeTextFile(temp, text, { mode: 0o600 });
+      await Deno.rename(temp, path);
+    } catch (err) {
+      await Deno.remove(temp).catch(() => {});
+      throw storageError(err, path);
+    }
+  }
+
+  async usage(folder: string, enter: (name: string) => boolean): Promise<number> {
+    let total = 0;
+    let count = 0;
+    for (const f of filesBelow(folder, enter)) {
+      if (isUploadTemp(f.name)) continue;
+      try {
+        total += Deno.lstatSync(f.path).size;
+      } catch {
+        // removed while counting
+      }
+      if (++count % BATCH === 0) await yieldToOthers();
+    }
+    return total;
+  }
+
+  removeStaleUploads(folder: string): Promise<number> {
+    let removed = 0;
+    for (const f of filesBelow(folder, () => true)) {
+      if (!isUploadTemp(f.name)) continue;
+      try {
+        Deno.removeSync(f.path);
+        removed++;
+      } catch {
+        // gone already
+      }
+    }
+    return Promise.resolve(removed);
+  }
+}
+
+/**
+ * A folder named on the command line, as a real path: links resolved, and
+ * checked to be a folder. Throws a `StorageError` (`not-found`,
+ * `not-a-folder`, `denied`) otherwise.
+ */
+export async function realFolder(path: string): Promise<string> {
+  const real = await Deno.realPath(path).catch((err) => {
+    throw storageError(err, path);
+  });
+  const info = await Deno.stat(real).catch((err) => {
+    throw storageError(err, path);
+  });
+  if (!info.isDirectory) throw new StorageError("not-a-folder", path);
+  return real;
+}
+
+/** A host file named on the command line (a certificate, a key), as text. */
+export function readHostText(path: string): Promise<string> {
+  return Deno.readTextFile(path).catch((err) => {
+    throw storageError(err, path);
+  });
+}
