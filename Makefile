@@ -13,7 +13,9 @@ RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 serve: $(DENO)
 	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT)
 
+# The real clients the tests drive are installed first when missing (tests/support/install_clients.sh).
 test: $(DENO) check
+	@bash tests/support/install_clients.sh
 	$(DENO) test --allow-all --parallel tests/
 
 check: $(DENO)

@@ -37,10 +37,11 @@ export class Session {
   /** Data connections run over TLS (PROT P). */
   protectData = false;
   readonly data: DataChannel;
-  readonly connectedAt = Date.now();
+  /** When the login time limit started: at connect, and again when USER ended a login. */
+  loginClockFrom = Date.now();
   lastActivity = Date.now();
   transfer: Transfer | null = null;
-  /** Commands received before login (the pre-login cap). */
+  /** Commands received while not logged in (the pre-login cap). */
   commandsBeforeLogin = 0;
   #closing = false;
   #closed = false;
@@ -67,6 +68,22 @@ export class Session {
     this.control = await secureStream(this.control, this.ctx.tls.context, HANDSHAKE_MS);
     this.reader = new LineReader(this.control);
     this.secure = true;
+  }
+
+  /**
+   * Ends a login (USER after login): commands need a login again, and the
+   * login time limit and the pre-login command cap start over, as for a new
+   * connection. Not logged in, it changes nothing, so USER cannot stretch
+   * either limit. Failed logins count per address (LoginGuard), not here.
+   */
+  logout(): void {
+    if (this.user === null) return;
+    this.log("logged out by USER");
+    this.user = null;
+    this.vfs = null;
+    this.cwd = "/";
+    this.loginClockFrom = Date.now();
+    this.commandsBeforeLogin = 0;
   }
 
   /** The user's file system; path handlers run only after login, so it is there. */
