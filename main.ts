@@ -4,6 +4,7 @@
  */
 import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
 import { USER_NAME } from "./lib/core/accounts.ts";
+import { GetError, getFile, type GetRequest } from "./lib/get/client.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
@@ -79,6 +80,9 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
     if (err instanceof ServerStartError && err.kind === "AddrInUse") {
       throw new UsageError(`port ${given.port} on ${given.host} is in use`);
     }
+    if (err instanceof ServerStartError && err.kind === "PortInUse") {
+      throw new UsageError(err.message);
+    }
     if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
       throw new UsageError(`cannot listen on ${given.host}: no such local address`);
     }
@@ -95,6 +99,12 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
+  if (server.getAddr) {
+    const at = `${host}:${server.getAddr.port}`;
+    console.log(
+      `  listening on get://${at} (anonymous tree, read-only; try: xxftp get ${at} NAME)`,
+    );
+  }
   const access = options.readOnly ? "read-only" : "writable";
   console.log(
     options.share
@@ -109,6 +119,18 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   stamp("stopping");
   await server.stop(GRACE_MS);
   return 0;
+}
+
+/** `xxftp get`: 0 when the whole file arrived, 1 otherwise (one line on stderr). */
+async function getCommand(request: GetRequest): Promise<number> {
+  try {
+    await getFile(request);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof GetError)) throw err;
+    console.error(`xxftp get: ${err.message}`);
+    return 1;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -126,6 +148,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case "serve":
         return await serve(inv.options, inv.tls);
+      case "get":
+        return await getCommand(inv.request);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

@@ -3,6 +3,8 @@
  * line, exit code 2). No I/O beyond what validating the root needs.
  */
 import { parseArgs } from "node:util";
+import type { GetRequest } from "./get/client.ts";
+import { hasControlChars, MAX_REQUEST_BYTES } from "./get/protocol.ts";
 import type { ServerOptions } from "./server.ts";
 
 /** The version `--version` prints (never sent to clients). */
@@ -19,6 +21,9 @@ Usage:
                                    read-only unless --writable; takes the serve options
   xxftp passwd USER [ROOT] [--create]
                                    set USER's password (read from a prompt, or stdin)
+  xxftp get HOST:PORT NAME [-o FILE]
+                                   fetch NAME from a --get-port door into FILE (default: the
+                                   base name of NAME, here; -o - writes to standard output)
   xxftp --help | --version
 
 Serve options:
@@ -40,6 +45,8 @@ Serve options:
   --tls-key FILE           PEM private key for --tls-cert
   --tls-required           refuse logins before AUTH TLS and transfers without PROT P
   --implicit-tls           the port speaks TLS from the first byte (implicit FTPS, usually port 990)
+  --get-port N             also serve the anonymous tree, read-only, on port N over the original's
+                           raw protocol: "get NAME", size, go-ahead, bytes (off by default)
 
 The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
 See README.md for .xxftp/password, permission, size and virtual.`;
@@ -49,7 +56,8 @@ export type Invocation =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
-  | { kind: "passwd"; user: string; root: string; create: boolean };
+  | { kind: "passwd"; user: string; root: string; create: boolean }
+  | { kind: "get"; request: GetRequest };
 
 /** Where the certificate and key are, and the TLS policy; main reads the files. */
 export interface TlsPaths {
@@ -96,6 +104,33 @@ function publicHost(value: string | undefined): string | null {
   return value;
 }
 
+/** Parses `HOST:PORT` (`[::1]:PORT` for IPv6). */
+function hostPort(value: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) {
+    throw new UsageError(`get needs HOST:PORT (e.g. 127.0.0.1:6666 or [::1]:6666), not "${value}"`);
+  }
+  return { hostname: m[1] ?? m[2], port };
+}
+
+/** `xxftp get HOST:PORT NAME [-o FILE]`: where the file goes is `-o`, else NAME's base name. */
+function getRequest(rest: string[], output: string | undefined): GetRequest {
+  if (rest.length !== 2) throw new UsageError("usage: xxftp get HOST:PORT NAME [-o FILE]");
+  const [address, name] = rest;
+  if (name === "" || hasControlChars(name)) {
+    throw new UsageError("get needs a NAME without control characters");
+  }
+  if (new TextEncoder().encode(`get ${name}\n`).length > MAX_REQUEST_BYTES) {
+    throw new UsageError(`get: a request is at most ${MAX_REQUEST_BYTES} bytes; NAME is longer`);
+  }
+  const base = name.split(/[\/\\]/).pop() ?? "";
+  if (output === undefined && (base === "" || base === "." || base === "..")) {
+    throw new UsageError(`"${name}" ends in no file name; give -o FILE`);
+  }
+  return { ...hostPort(address), name, output: output ?? base };
+}
+
 /** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
 export function parseCommandLine(argv: string[]): Invocation {
   let parsed;
@@ -127,6 +162,8 @@ export function parseCommandLine(argv: string[]): Invocation {
         "read-only": { type: "boolean" },
         writable: { type: "boolean" },
         create: { type: "boolean" },
+        "get-port": { type: "string" },
+        output: { type: "string", short: "o" },
       },
     });
   } catch (err) {
@@ -136,6 +173,8 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (v.help) return { kind: "help" };
   if (v.version) return { kind: "version" };
   const [command, ...rest] = positionals;
+  if (command === "get") return { kind: "get", request: getRequest(rest, v.output) };
+  if (v.output !== undefined) throw new UsageError("-o belongs to get");
   if (command === "passwd") {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
     return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
@@ -158,13 +197,20 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
+  const port = whole("port", v.port, 2121, 0, 65535);
+  const getPort = v["get-port"] === undefined
+    ? null
+    : whole("get-port", v["get-port"], 0, 0, 65535);
+  if (getPort !== null && getPort !== 0 && getPort === port) {
+    throw new UsageError("--get-port needs a port of its own, not the --port");
+  }
   return {
     kind: "serve",
     options: {
       root: rest[0] ?? (share ? "." : "./home"),
       share,
       host: v.host ?? "127.0.0.1",
-      port: whole("port", v.port, 2121, 0, 65535),
+      port,
       passivePorts: portRange(v["passive-ports"]),
       publicHost: publicHost(v["public-host"]),
       maxConnections: whole("max-connections", v["max-connections"], 500, 1, 100000),
@@ -178,6 +224,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
       readOnly: share ? !v.writable : v["read-only"] ?? false,
+      getPort,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

@@ -1,10 +1,12 @@
 /**
  * Starts the server: the storage, the core over it, and the doors onto the
- * core (FTP/FTPS). A stray error costs one session at most, never the server.
+ * core (FTP/FTPS, and the raw get door when asked). A stray error costs one
+ * session at most, never the server.
  */
 import { createCore } from "./core/core.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
+import { startGetDoor } from "./get/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
 import { LocalStorage } from "./storage/local.ts";
 
@@ -44,14 +46,23 @@ export interface ServerOptions {
   tls: TlsOptions | null;
   /** Nobody may change anything, whatever the tree's files grant. */
   readOnly: boolean;
+  /** Port of the raw get door (`--get-port`; 0 picks a free one); null: no such door. */
+  getPort: number | null;
 }
 
 /** A running server. */
 export interface ServerHandle {
   /** Where the FTP door listens (the real port when 0 was asked). */
   addr: Deno.NetAddr;
+  /** Where the get door listens, or null when it is off. */
+  getAddr: Deno.NetAddr | null;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
+}
+
+/** A door's port is taken; the message names its flag, for the command line to show. */
+export class PortInUseError extends Error {
+  override name = "PortInUse";
 }
 
 /** Starts serving; throws (e.g. `AddrInUse`) when a port cannot be opened. */
@@ -72,5 +83,20 @@ export async function startServer(
   const stale = await storage.removeStaleUploads(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   const core = createCore(storage, opts, log, confinement);
-  return await startFtpDoor(core, opts);
+  const ftp = startFtpDoor(core, opts);
+  let get = null;
+  try {
+    get = opts.getPort === null ? null : startGetDoor(core, { ...opts, port: opts.getPort });
+  } catch (err) {
+    await ftp.stop(0);
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new PortInUseError(`--get-port ${opts.getPort} on ${opts.host} is in use`);
+  }
+  return {
+    addr: ftp.addr,
+    getAddr: get?.addr ?? null,
+    async stop(graceMs) {
+      await Promise.all([ftp.stop(graceMs), get?.stop(graceMs)]);
+    },
+  };
 }
