@@ -14,6 +14,16 @@ export type RequestRead = { kind: "line"; bytes: Uint8Array } | { kind: "too-lon
 
 const LF = 10;
 const CR = 13;
+const GET = new TextEncoder().encode("get ");
+
+/** Where `needle` first occurs in `hay`, or -1. */
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  for (let i = hay.indexOf(needle[0]); i >= 0; i = hay.indexOf(needle[0], i + 1)) {
+    if (i + needle.length > hay.length) return -1;
+    if (needle.every((b, j) => hay[i + j] === b)) return i;
+  }
+  return -1;
+}
 
 /** Reads requests and go-aheads off one connection. */
 export class RequestReader {
@@ -52,14 +62,18 @@ export class RequestReader {
 
   /**
    * Takes the client's go-ahead after a size: the bytes already buffered, or
-   * the next ones to arrive, up to and including a line end when they hold
-   * one. The end of the stream counts too: a client may stop sending and
-   * still read.
+   * the next ones to arrive, up to and including a line end, or up to a
+   * `get ` after its first byte (after an empty file a client sends its next
+   * request right behind the go-ahead). The end of the stream counts too: a
+   * client may stop sending and still read.
    */
   async goAhead(): Promise<void> {
     if (this.#len === 0 && await this.#fill(null) !== "data") return;
-    const lf = this.#buf.subarray(0, this.#len).indexOf(LF);
-    this.#consume(lf >= 0 ? lf + 1 : this.#len);
+    const held = this.#buf.subarray(0, this.#len);
+    const lf = held.indexOf(LF);
+    const next = indexOf(held.subarray(1), GET) + 1;
+    const end = lf >= 0 ? lf + 1 : this.#len;
+    this.#consume(next > 0 && next < end ? next : end);
   }
 
   /** Reads and discards up to `maxBytes`, until the end of the stream. */

@@ -98,6 +98,8 @@ async function locate(core: Core, name: string): Promise<Target | RefusalKind> {
 
 /** Why an error ended a request, in a few words for the log line (never a stack). */
 function reasonOf(err: unknown): string {
+  const lost = err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset;
+  if (lost) return "the client left";
   return refusalOf(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
