@@ -32,6 +32,16 @@ const SWEEP_MS = 500;
 const LINGER_MS = 1000;
 const LINGER_BYTES = 64 * 1024;
 
+/** After closing at shutdown, how long connections get to write their last log line. */
+const LAST_LOG_MS = 1000;
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
+}
+
 const encoder = new TextEncoder();
 const refusedBytes = encoder.encode(REFUSED);
 
@@ -193,12 +203,13 @@ async function serveConnection(c: GetConnection, core: Core, pool: BufferPool): 
 export function startGetDoor(core: Core, opts: GetOptions): DoorHandle {
   const listener = Deno.listen({ hostname: opts.host, port: opts.port });
   const pool = new BufferPool();
-  const connections = new Set<GetConnection>();
+  /** Each open connection, and the end of its serving. */
+  const connections = new Map<GetConnection, Promise<void>>();
   let nextId = 1;
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const c of connections) {
+    for (const c of connections.keys()) {
       if (!c.closed && now - c.lastActivity > opts.idleTimeoutMs) {
         c.log(`idle for ${Math.round(opts.idleTimeoutMs / 1000)} s: closed`);
         c.close();
@@ -216,14 +227,14 @@ export function startGetDoor(core: Core, opts: GetOptions): DoorHandle {
         void c.refuse();
         continue;
       }
-      connections.add(c);
-      serveConnection(c, core, pool)
+      const serving = serveConnection(c, core, pool)
         .catch((err) => c.log(`connection error: ${reasonOf(err)}`))
         .finally(() => {
           c.close();
           connections.delete(c);
           release();
         });
+      connections.set(c, serving);
     }
   })().catch((err) => core.log(`get door: accept loop ended: ${err}`));
 
@@ -233,12 +244,11 @@ export function startGetDoor(core: Core, opts: GetOptions): DoorHandle {
       listener.close();
       clearInterval(sweep);
       await accepting;
-      const sending = [...connections].map((c) => c.sending).filter((s) => s !== null);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise((r) => timer = setTimeout(r, graceMs));
-      await Promise.race([Promise.all(sending), grace]);
-      clearTimeout(timer);
-      for (const c of connections) c.close();
+      const sending = [...connections.keys()].map((c) => c.sending).filter((s) => s !== null);
+      await within(Promise.all(sending), graceMs);
+      const ending = [...connections.values()];
+      for (const c of connections.keys()) c.close();
+      await within(Promise.all(ending), LAST_LOG_MS); // their log lines, before the process ends
     },
   };
 }

@@ -503,3 +503,34 @@ Deno.test("get: share mode serves the shared folder itself, hidden names still r
     assert.equal(await r.readToEnd(), "-1", name);
   }
 });
+
+/** util-linux `script` runs a command on a pseudo-terminal. */
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "get: xxftp get draws progress on a terminal, up to 100%",
+  ignore: !hasScript,
+  async fn() {
+    const root = await makeTree({ "anonymous/sub/b.bin": B_BIN });
+    const { srv, port } = await startGet(root);
+    await using _ = srv;
+    const here = await makeTree({});
+    try {
+      const cmd = [Deno.execPath(), "run", "--allow-all", MAIN, "get", `127.0.0.1:${port}`]
+        .concat("sub/b.bin", "-o", join(here, "b.bin")).join(" ");
+      const r = await run("script", ["-qec", cmd, "/dev/null"]);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /\rsub\/b\.bin: 293\.0 KiB of 293\.0 KiB \(100%\)/);
+      assert.ok(sameBytes(await Deno.readFile(join(here, "b.bin")), B_BIN));
+    } finally {
+      await Deno.remove(here, { recursive: true });
+    }
+  },
+});
