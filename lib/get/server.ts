@@ -82,10 +82,7 @@ class GetConnection {
     try {
       await this.stream.write(refusedBytes);
       await this.conn.closeWrite();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const linger = new Promise<void>((r) => timer = setTimeout(r, LINGER_MS));
-      await Promise.race([this.reader.drain(LINGER_BYTES), linger]);
-      clearTimeout(timer);
+      await within(this.reader.drain(LINGER_BYTES), LINGER_MS);
     } catch {
       // the client is gone already
     } finally {
