@@ -9,7 +9,7 @@ import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
 import type { Target, Vfs } from "../core/vfs.ts";

@@ -4,7 +4,7 @@
  * and the client's go-ahead after the size. It never holds more than two
  * requests' worth of bytes.
  */
-import type { ByteStream } from "../ftp/stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 import { MAX_REQUEST_BYTES, REQUEST_SETTLE_MS } from "./protocol.ts";
 
 /** What `next()` yields: a request line without its line end, an over-long one, or the end. */

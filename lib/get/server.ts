@@ -8,10 +8,10 @@ import type { Core } from "../core/core.ts";
 import { checkNeed } from "../core/access.ts";
 import { type RefusalKind, refusalOf } from "../core/refusal.ts";
 import type { Target } from "../core/vfs.ts";
-import { BufferPool } from "../ftp/buffers.ts";
-import { canonicalHost } from "../ftp/data_channel.ts";
-import type { DoorHandle } from "../ftp/server.ts";
-import { type ByteStream, connStream } from "../ftp/stream.ts";
+import { BufferPool } from "../net/buffers.ts";
+import { canonicalHost } from "../net/address.ts";
+import type { DoorHandle } from "../net/door.ts";
+import { type ByteStream, connStream } from "../net/stream.ts";
 import { MAX_REQUEST_BYTES, parseRequest, REFUSED } from "./protocol.ts";
 import { RequestReader } from "./request_reader.ts";
 

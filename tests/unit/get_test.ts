@@ -4,7 +4,7 @@ import { parseCommandLine, UsageError } from "../../lib/cli.ts";
 import { formatBytes } from "../../lib/get/client.ts";
 import { MAX_REQUEST_BYTES, parseRequest, parseSizeAnswer } from "../../lib/get/protocol.ts";
 import { type RequestRead, RequestReader } from "../../lib/get/request_reader.ts";
-import type { ByteStream } from "../../lib/ftp/stream.ts";
+import type { ByteStream } from "../../lib/net/stream.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
