@@ -15,7 +15,9 @@ serve: $(DENO)
 	@chmod 600 home/*/.xxftp/password
 	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT)
 
+# The real clients the tests drive are installed first when missing (tests/support/install_clients.sh).
 test: $(DENO) check
+	@bash tests/support/install_clients.sh
 	$(DENO) test --allow-all --parallel tests/
 
 check: $(DENO)

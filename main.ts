@@ -14,6 +14,7 @@ import {
 } from "./lib/cli.ts";
 import { checkTree } from "./lib/core/check.ts";
 import { USER_NAME } from "./lib/core/accounts.ts";
+import { GetError, getFile, type GetRequest } from "./lib/get/client.ts";
 import { setPassword } from "./lib/passwd.ts";
 import { type Sandboxed, ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
@@ -168,6 +169,9 @@ async function run(
     if (err instanceof ServerStartError && err.kind === "AddrInUse") {
       throw new UsageError(`port ${given.port} on ${given.host} is in use`);
     }
+    if (err instanceof ServerStartError && err.kind === "PortInUse") {
+      throw new UsageError(err.message);
+    }
     if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
       throw new UsageError(`cannot listen on ${given.host}: no such local address`);
     }
@@ -183,6 +187,10 @@ async function run(
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   out.line(`  listening on ${scheme}://${urlHost(hostname)}:${port}${tlsNote}`);
+  if (server.getAddr) {
+    const at = `${urlHost(hostname)}:${server.getAddr.port}`;
+    out.line(`  listening on get://${at} (anonymous tree, read-only; try: xxftp get ${at} NAME)`);
+  }
   const reachable = isWildcard(hostname)
     ? (hostname === "0.0.0.0" ? "127.0.0.1" : "::1")
     : hostname;
@@ -277,6 +285,18 @@ async function checkAtStart(
   );
 }
 
+/** `xxftp get`: 0 when the whole file arrived, 1 otherwise (one line on stderr). */
+async function getCommand(request: GetRequest): Promise<number> {
+  try {
+    await getFile(request);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof GetError)) throw err;
+    console.error(`xxftp get: ${err.message}`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   try {
     const inv = parseCommandLine(argv);
@@ -294,6 +314,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case "serve":
         return await serve(inv.options, inv.tls, inv.share, inv.log);
+      case "get":
+        return await getCommand(inv.request);
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;

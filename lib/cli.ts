@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import type { LogFormat } from "./log/format.ts";
+import type { GetRequest } from "./get/client.ts";
+import { hasControlChars, MAX_REQUEST_BYTES } from "./get/protocol.ts";
 import type { ServerOptions } from "./server.ts";
 import type { ShareFlags } from "./share/share.ts";
 import { parseDuration } from "./units.ts";
@@ -25,6 +27,9 @@ Usage:
   xxftp check [ROOT] [--allow-outside PATH]
                                    report every problem the server would meet in ROOT,
                                    then a table of users (see xxftp check --help)
+  xxftp get HOST:PORT NAME [-o FILE]
+                                   fetch NAME from a --get-port door into FILE (default: the
+                                   base name of NAME, here; -o - writes to standard output)
   xxftp --help | --version
 
 Serve options:
@@ -50,6 +55,8 @@ Serve options:
                            event on stderr (connect, login, mkdir, upload, ...; never a password)
   --xferlog FILE           also append the classic xferlog line of every transfer to FILE
                            (wu-ftpd/ProFTPD/vsftpd format); SIGHUP reopens it (logrotate)
+  --get-port N             also serve the anonymous tree, read-only, on port N over the original's
+                           raw protocol: "get NAME", size, go-ahead, bytes (off by default)
 
 Share options:
   --writable               let whoever logs in upload, rename and delete (default: read-only)
@@ -95,7 +102,8 @@ export type Invocation =
     log: LogOptions;
   }
   | { kind: "passwd"; user: string; root: string; create: boolean }
-  | { kind: "check"; root: string; allowOutside: string[] };
+  | { kind: "check"; root: string; allowOutside: string[] }
+  | { kind: "get"; request: GetRequest };
 
 /** How the run logs. */
 export interface LogOptions {
@@ -154,6 +162,33 @@ function logFormat(value: string | undefined): LogFormat {
   throw new UsageError(`--log-format takes text or json, not "${value}"`);
 }
 
+/** Parses `HOST:PORT` (`[::1]:PORT` for IPv6). */
+function hostPort(value: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) {
+    throw new UsageError(`get needs HOST:PORT (e.g. 127.0.0.1:6666 or [::1]:6666), not "${value}"`);
+  }
+  return { hostname: m[1] ?? m[2], port };
+}
+
+/** `xxftp get HOST:PORT NAME [-o FILE]`: where the file goes is `-o`, else NAME's base name. */
+function getRequest(rest: string[], output: string | undefined): GetRequest {
+  if (rest.length !== 2) throw new UsageError("usage: xxftp get HOST:PORT NAME [-o FILE]");
+  const [address, name] = rest;
+  if (name === "" || hasControlChars(name)) {
+    throw new UsageError("get needs a NAME without control characters");
+  }
+  if (new TextEncoder().encode(`get ${name}\n`).length > MAX_REQUEST_BYTES) {
+    throw new UsageError(`get: a request is at most ${MAX_REQUEST_BYTES} bytes; NAME is longer`);
+  }
+  const base = name.split(/[\/\\]/).pop() ?? "";
+  if (output === undefined && (base === "" || base === "." || base === "..")) {
+    throw new UsageError(`"${name}" ends in no file name; give -o FILE`);
+  }
+  return { ...hostPort(address), name, output: output ?? base };
+}
+
 /** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
 export function parseCommandLine(argv: string[]): Invocation {
   let parsed;
@@ -190,6 +225,8 @@ export function parseCommandLine(argv: string[]): Invocation {
         "log-format": { type: "string" },
         xferlog: { type: "string" },
         create: { type: "boolean" },
+        "get-port": { type: "string" },
+        output: { type: "string", short: "o" },
       },
     });
   } catch (err) {
@@ -199,6 +236,8 @@ export function parseCommandLine(argv: string[]): Invocation {
   const [command, ...rest] = positionals;
   if (v.help) return { kind: "help", topic: command === "check" ? "check" : "main" };
   if (v.version) return { kind: "version" };
+  if (command === "get") return { kind: "get", request: getRequest(rest, v.output) };
+  if (v.output !== undefined) throw new UsageError("-o belongs to get");
   if (command === "check") {
     const stray = Object.keys(v).find((k) => k !== "allow-outside");
     if (stray !== undefined) throw new UsageError(`--${stray} does not belong to check`);
@@ -233,13 +272,20 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
+  const port = whole("port", v.port, 2121, 0, 65535);
+  const getPort = v["get-port"] === undefined
+    ? null
+    : whole("get-port", v["get-port"], 0, 0, 65535);
+  if (getPort !== null && getPort !== 0 && getPort === port) {
+    throw new UsageError("--get-port needs a port of its own, not the --port");
+  }
   return {
     kind: "serve",
     options: {
       root: rest[0] ?? (share ? "." : "./home"),
       share,
       host: v.host ?? "127.0.0.1",
-      port: whole("port", v.port, 2121, 0, 65535),
+      port,
       passivePorts: portRange(v["passive-ports"]),
       publicHost: publicHost(v["public-host"]),
       maxConnections: whole("max-connections", v["max-connections"], 500, 1, 100000),
@@ -253,6 +299,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
       readOnly: share ? !v.writable : v["read-only"] ?? false,
+      getPort,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

@@ -75,13 +75,18 @@ export async function startSandboxed(
   let stopped: (() => void) | null = null;
   /** Status requests in flight, answered in order. */
   const asked: ((s: ServerStatus) => void)[] = [];
-  const started = new Promise<Deno.NetAddr>((resolve, reject) => {
+  const started = new Promise<Pick<ServerHandle, "addr" | "getAddr">>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "event") sink(m.event);
       else if (m.type === "status") asked.shift()?.(m.status);
       else if (m.type === "listening") {
-        resolve({ transport: "tcp", hostname: m.hostname, port: m.port });
+        const at = (port: number): Deno.NetAddr => ({
+          transport: "tcp",
+          hostname: m.hostname,
+          port,
+        });
+        resolve({ addr: at(m.port), getAddr: m.getPort === null ? null : at(m.getPort) });
       } else if (m.type === "failed") {
         worker.terminate();
         reject(new ServerStartError(m.name, m.message));
@@ -94,9 +99,9 @@ export async function startSandboxed(
     };
   });
   post({ type: "start", options });
-  const addr = await started;
+  const addrs = await started;
   return {
-    addr,
+    ...addrs,
     confinement: "worker",
     async stop(graceMs) {
       const done = new Promise<void>((r) => stopped = r);

@@ -15,7 +15,7 @@ export type ToWorker =
 /** Messages to the main thread. */
 export type FromWorker =
   | { type: "event"; event: LogEvent }
-  | { type: "listening"; hostname: string; port: number }
+  | { type: "listening"; hostname: string; port: number; getPort: number | null }
   | { type: "failed"; name: string; message: string }
   | { type: "status"; status: ServerStatus }
   | { type: "stopped" };
@@ -33,7 +33,13 @@ scope.onmessage = async (e) => {
   if (m.type === "start") {
     try {
       server = await startServer(m.options, (event) => post({ type: "event", event }));
-      post({ type: "listening", hostname: server.addr.hostname, port: server.addr.port });
+      const { addr, getAddr } = server;
+      post({
+        type: "listening",
+        hostname: addr.hostname,
+        port: addr.port,
+        getPort: getAddr?.port ?? null,
+      });
     } catch (err) {
       post({ type: "failed", name: (err as Error).name, message: (err as Error).message });
     }

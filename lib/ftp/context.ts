@@ -4,7 +4,7 @@
  */
 import type { SecureContext } from "node:tls";
 import type { Core } from "../core/core.ts";
-import type { BufferPool } from "./buffers.ts";
+import type { BufferPool } from "../net/buffers.ts";
 import type { DataOptions } from "./data_channel.ts";
 
 /** Server-wide services of the FTP door, one instance shared by all sessions. */

@@ -2,7 +2,7 @@
  * A bounded reader of control-connection lines: a line longer than the limit is
  * reported, never buffered, so a client cannot grow the server's memory.
  */
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 
 /** The longest command line accepted, in bytes (CRLF excluded). */
 export const MAX_LINE = 8192;

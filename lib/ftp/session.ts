@@ -9,7 +9,7 @@ import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
@@ -38,10 +38,13 @@ export class Session {
   /** Data connections run over TLS (PROT P). */
   protectData = false;
   readonly data: DataChannel;
+  /** When the connection was accepted. */
   readonly connectedAt = Date.now();
+  /** When the login time limit started: at connect, and again when USER ended a login. */
+  loginClockFrom = Date.now();
   lastActivity = Date.now();
   transfer: Transfer | null = null;
-  /** Commands received before login (the pre-login cap). */
+  /** Commands received while not logged in (the pre-login cap). */
   commandsBeforeLogin = 0;
   #closing = false;
   #closed = false;
@@ -68,6 +71,22 @@ export class Session {
     this.control = await secureStream(this.control, this.ctx.tls.context, HANDSHAKE_MS);
     this.reader = new LineReader(this.control);
     this.secure = true;
+  }
+
+  /**
+   * Ends a login (USER after login): commands need a login again, and the
+   * login time limit and the pre-login command cap start over, as for a new
+   * connection. Not logged in, it changes nothing, so USER cannot stretch
+   * either limit. Failed logins count per address (LoginGuard), not here.
+   */
+  logout(): void {
+    if (this.user === null) return;
+    this.log("logged out by USER");
+    this.user = null;
+    this.vfs = null;
+    this.cwd = "/";
+    this.loginClockFrom = Date.now();
+    this.commandsBeforeLogin = 0;
   }
 
   /** The user's file system; path handlers run only after login, so it is there. */

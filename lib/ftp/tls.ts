@@ -6,7 +6,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
 export interface TlsOptions {

@@ -4,7 +4,7 @@
  * transfers that stalled.
  */
 import type { Reply } from "./replies.ts";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 
 /** What a transfer's work gets once the data connection is open. */
 export interface TransferIo {

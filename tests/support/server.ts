@@ -34,6 +34,8 @@ export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
 export interface TestServer {
   root: string;
   port: number;
+  /** The server's process id (for /proc/PID/status). */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
@@ -117,6 +119,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   return {
     root,
     port,
+    pid: child.pid,
     output: () => text,
     waitFor,
     stop,

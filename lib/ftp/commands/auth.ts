@@ -8,8 +8,7 @@ export function user(s: Session, arg: string): Reply {
   if (s.ctx.tls?.required && !s.secure) return reply(530, "TLS required: send AUTH TLS first.");
   const name = accountName(arg);
   if (name === null) return reply(530, "Invalid user name.");
-  s.vfs = null; // a new USER logs out; commands need login again
-  s.cwd = "/";
+  s.logout();
   s.pendingUser = name;
   return name === "anonymous"
     ? reply(331, "Anonymous login ok, send your e-mail address as password.")

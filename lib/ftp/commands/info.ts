@@ -60,8 +60,7 @@ export function helpFrom(table: ReadonlyMap<string, { help: string }>, arg: stri
 }
 
 /** STAT without argument: the session's state, also while a transfer runs. */
-export function stat(s: Session, arg: string): Reply {
-  if (arg !== "") return reply(504, "STAT with a path is not supported; use LIST.");
+export function stat(s: Session): Reply {
   return {
     code: 211,
     lines: [
