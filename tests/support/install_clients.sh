@@ -6,7 +6,7 @@ set -euo pipefail
 
 # command:Debian package
 clients=(lftp:lftp curl:curl wget:wget python3:python3 openssl:openssl rclone:rclone
-  ncftpput:ncftp tnftp:tnftp busybox:busybox)
+  ncftpput:ncftp tnftp:tnftp busybox:busybox zbarimg:zbar-tools)
 
 missing=()
 for pair in "${clients[@]}"; do
