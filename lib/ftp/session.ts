@@ -126,7 +126,9 @@ export class Session {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
       );
-      const data = await this.#openData(abort.signal);
+      const data = await this.#openData(abort.signal).catch((err) =>
+        replyForError(err, (line) => this.log(`${what}: ${line}`))
+      );
       if ("code" in data) {
         await this.send(data);
         return;

@@ -6,7 +6,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
-import type { ByteStream } from "./stream.ts";
+import { type ByteStream, ConnectionLost } from "./stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
 export interface TlsOptions {
@@ -84,31 +84,54 @@ function duplexOver(stream: ByteStream, backlog: Backlog): Duplex {
   });
 }
 
-/** A ByteStream reading decrypted bytes from a TLS socket. */
-function streamOver(socket: TLSSocket, backlog: Backlog): ByteStream {
+/** `err` as a `ConnectionLost`, keeping its text and itself as the cause. */
+function lost(err: unknown): ConnectionLost {
+  if (err instanceof ConnectionLost) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new ConnectionLost(text, { cause: err });
+}
+
+/**
+ * A ByteStream reading decrypted bytes from a TLS socket over `raw`. Its read()
+ * returns null only after the peer's close_notify; every other end rejects.
+ */
+function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStream {
   const chunks: Uint8Array[] = [];
-  let ended = false;
+  /** "open" while bytes may come, "ended" after close_notify, otherwise why the stream was lost. */
+  let state: "open" | "ended" | ConnectionLost = "open";
+  let rawError: unknown = null;
   let wake: (() => void) | null = null;
-  const notify = () => {
+  const finish = (how: "ended" | ConnectionLost) => {
+    if (state === "open") state = how;
     wake?.();
     wake = null;
   };
+  raw.on("error", (err) => rawError ??= err);
   socket.on("data", (chunk: Uint8Array) => {
     chunks.push(chunk);
     backlog.add(chunk.length);
-    notify();
+    wake?.();
+    wake = null;
   });
-  for (const event of ["end", "close", "error"]) {
-    socket.on(event, () => {
-      ended = true;
-      notify();
-    });
-  }
+  // Deno's node:tls says "end" both for close_notify and for a raw connection that
+  // just ended. It decrypts each record as it arrives, so a close_notify ends the
+  // TLS stream while the raw one is still open; after a bare FIN the raw side ended first.
+  socket.on("end", () => {
+    finish(
+      raw.readableEnded ? new ConnectionLost("TLS stream ended without close_notify") : "ended",
+    );
+  });
+  socket.on("error", (err) => finish(lost(err)));
+  // A reset raw connection closes the TLS socket with neither "end" nor "error".
+  socket.on("close", () => finish(lost(rawError ?? "connection closed without close_notify")));
   return {
     async read(buf) {
-      while (chunks.length === 0 && !ended) await new Promise<void>((r) => wake = r);
+      while (chunks.length === 0 && state === "open") await new Promise<void>((r) => wake = r);
       const chunk = chunks[0];
-      if (chunk === undefined) return null;
+      if (chunk === undefined) {
+        if (state instanceof ConnectionLost) throw state;
+        return null;
+      }
       const n = Math.min(buf.length, chunk.length);
       buf.set(chunk.subarray(0, n));
       if (n < chunk.length) chunks[0] = chunk.subarray(n);
@@ -117,9 +140,10 @@ function streamOver(socket: TLSSocket, backlog: Backlog): ByteStream {
       return n;
     },
     write(data) {
+      if (socket.destroyed) return Promise.reject(lost(rawError ?? "connection closed"));
       // node keeps the chunk until it is encrypted; callers reuse their buffers.
       return new Promise((resolve, reject) =>
-        socket.write(data.slice(), (err) => err ? reject(err) : resolve())
+        socket.write(data.slice(), (err) => err ? reject(lost(err)) : resolve())
       );
     },
     close() {
@@ -151,7 +175,7 @@ export function secureStream(
     }, timeoutMs);
     socket.once("secure", () => {
       clearTimeout(timer);
-      resolve(streamOver(socket, backlog));
+      resolve(streamOver(socket, raw, backlog));
     });
     socket.once("error", (err) => {
       clearTimeout(timer);
