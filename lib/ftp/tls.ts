@@ -140,6 +140,8 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
       return n;
     },
     write(data) {
+      // Deno's node:tls fails a zero-length write (EPERM); there is nothing to send anyway.
+      if (data.length === 0) return Promise.resolve();
       if (socket.destroyed) return Promise.reject(lost(rawError ?? "connection closed"));
       // node keeps the chunk until it is encrypted; callers reuse their buffers.
       return new Promise((resolve, reject) =>
