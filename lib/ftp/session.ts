@@ -148,6 +148,7 @@ export class Session {
         data.close();
         this.ctx.buffers.give(buffer);
       }
+      if (abort.signal.aborted) this.log(`${what}: aborted after ${t.bytes} bytes`);
       if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
     })().finally(() => {
       if (this.transfer === t) this.transfer = null;

@@ -100,6 +100,8 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
   /** "open" while bytes may come, "ended" after close_notify, otherwise why the stream was lost. */
   let state: "open" | "ended" | ConnectionLost = "open";
   let rawError: unknown = null;
+  /** Writes not yet taken by the TLS socket. */
+  let writing = 0;
   let wake: (() => void) | null = null;
   const finish = (how: "ended" | ConnectionLost) => {
     if (state === "open") state = how;
@@ -144,12 +146,19 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
       if (data.length === 0) return Promise.resolve();
       if (socket.destroyed) return Promise.reject(lost(rawError ?? "connection closed"));
       // node keeps the chunk until it is encrypted; callers reuse their buffers.
+      writing++;
       return new Promise((resolve, reject) =>
-        socket.write(data.slice(), (err) => err ? reject(lost(err)) : resolve())
+        socket.write(data.slice(), (err) => {
+          writing--;
+          if (err) reject(lost(err));
+          else resolve();
+        })
       );
     },
     close() {
       if (socket.destroyed) return;
+      // Bytes still on their way mean the transfer was stopped (ABOR): cut it at once.
+      if (writing > 0) return void socket.destroy();
       // close_notify first, so the peer knows the data is complete; give up after a while.
       const timer = setTimeout(() => socket.destroy(), 2000);
       socket.end(() => {
