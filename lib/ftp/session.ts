@@ -4,6 +4,7 @@
  * beside the command loop (lib/ftp/control.ts) so ABOR and STAT are answered
  * while data flows.
  */
+import { asciiStream } from "./ascii.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
@@ -31,6 +32,7 @@ export class Session {
   /** Set by REST for the one command after it. */
   restOffset = 0;
   renameFrom: Target | null = null;
+  /** TYPE I; TYPE A (converting line ends) until the client says otherwise, as RFC 959 wants. */
   binary = false;
   /** The control connection runs over TLS. */
   secure = false;
@@ -138,7 +140,8 @@ export class Session {
       let result: Reply;
       const buffer = this.ctx.buffers.take();
       try {
-        result = await work({ data, signal: abort.signal, buffer, transfer: t });
+        const stream = this.binary ? data : asciiStream(data);
+        result = await work({ data: stream, signal: abort.signal, buffer, transfer: t });
       } catch (err) {
         result = abort.signal.aborted
           ? replies.aborted

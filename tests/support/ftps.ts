@@ -72,6 +72,12 @@ def reply(ftp):
     except ftplib.all_errors as e:
         return str(e)
 
+def attempt(fn, *args):
+    try:
+        return str(fn(*args))
+    except ftplib.all_errors as e:
+        return str(e)
+
 def read_to_end(conn):
     """All bytes of a data connection, and whether a TLS one ended with close_notify."""
     if isinstance(conn, ssl.SSLSocket):

@@ -5,10 +5,15 @@ import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import { isInside, type Target } from "../../core/vfs.ts";
 
-/** SIZE (RFC 3659): a file's size in bytes, 213. */
-export function size(_s: Session, t: Target): Reply {
+/**
+ * SIZE (RFC 3659 §4): a file's size in bytes, 213. The size meant is the one
+ * on the wire in the current TYPE; in TYPE A that would cost reading the whole
+ * file, so it is refused there, as in pyftpdlib and ProFTPD.
+ */
+export function size(s: Session, t: Target): Reply {
   if (t.info === null) return replies.notFound;
   if (!t.info.isFile) return replies.notAFile;
+  if (!s.binary) return reply(550, "SIZE not allowed in ASCII mode; send TYPE I.");
   return reply(213, String(t.info.size));
 }
 
