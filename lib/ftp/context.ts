@@ -14,5 +14,11 @@ export interface ServerContext {
   /** Transfer buffers, lent to one transfer at a time. */
   buffers: BufferPool;
   /** TLS, when a certificate was given. */
-  tls: { context: SecureContext; required: boolean; implicit: boolean } | null;
+  tls: {
+    context: SecureContext;
+    /** Data connections' context (TLS 1.2 at most; see `tlsContext`). */
+    dataContext: SecureContext;
+    required: boolean;
+    implicit: boolean;
+  } | null;
 }

@@ -59,6 +59,7 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
     buffers: new BufferPool(),
     tls: opts.tls && {
       context: tlsContext(opts.tls),
+      dataContext: tlsContext(opts.tls, true),
       required: opts.tls.required,
       implicit: opts.tls.implicit,
     },

@@ -4,6 +4,7 @@
  * beside the command loop (lib/ftp/control.ts) so ABOR and STAT are answered
  * while data flows.
  */
+import { asciiStream } from "./ascii.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
@@ -32,6 +33,7 @@ export class Session {
   /** Set by REST for the one command after it. */
   restOffset = 0;
   renameFrom: Target | null = null;
+  /** TYPE I; TYPE A (converting line ends) until the client says otherwise, as RFC 959 wants. */
   binary = false;
   /** The control connection runs over TLS. */
   secure = false;
@@ -160,7 +162,9 @@ export class Session {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
       );
-      const data = await this.#openData(abort.signal);
+      const data = await this.#openData(abort.signal).catch((err) =>
+        replyForError(err, (line) => this.log(`${what}: ${line}`))
+      );
       if ("code" in data) {
         await this.send(data);
         return;
@@ -171,7 +175,8 @@ export class Session {
       let result: Reply;
       const buffer = this.ctx.buffers.take();
       try {
-        result = await work({ data, signal: abort.signal, buffer, transfer: t });
+        const stream = this.binary ? data : asciiStream(data);
+        result = await work({ data: stream, signal: abort.signal, buffer, transfer: t });
       } catch (err) {
         result = abort.signal.aborted
           ? replies.aborted
@@ -181,6 +186,7 @@ export class Session {
         data.close();
         this.ctx.buffers.give(buffer);
       }
+      if (abort.signal.aborted) this.log(`${what}: aborted after ${t.bytes} bytes`);
       if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
     })().finally(() => {
       counted();
@@ -195,7 +201,7 @@ export class Session {
     const plain = await this.data.open(signal);
     if ("code" in plain || !this.protectData || this.ctx.tls === null) return plain;
     try {
-      return await secureStream(plain, this.ctx.tls.context, HANDSHAKE_MS);
+      return await secureStream(plain, this.ctx.tls.dataContext, HANDSHAKE_MS);
     } catch (err) {
       plain.close();
       this.emit({ event: "tls", channel: "data", message: (err as Error).message });

@@ -212,6 +212,7 @@ Deno.test("SIGTERM: a running download finishes within the grace period, then ex
   try {
     using c = await RawClient.open(srv.port);
     await c.login();
+    await c.cmd("TYPE I");
     const data = await epsvConnect(c);
     assert.equal((await c.cmd("RETR big.bin")).code, 150);
     const stopped = srv.stop();

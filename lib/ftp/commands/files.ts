@@ -5,10 +5,15 @@ import { ftpTimestamp } from "../listing.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
-/** SIZE (RFC 3659): a file's size in bytes, 213. */
-export function size(_s: Session, t: Target): Reply {
+/**
+ * SIZE (RFC 3659 §4): a file's size in bytes, 213. The size meant is the one
+ * on the wire in the current TYPE; in TYPE A that would cost reading the whole
+ * file, so it is refused there, as in pyftpdlib and ProFTPD.
+ */
+export function size(s: Session, t: Target): Reply {
   if (t.stat === null) return replies.notFound;
   if (!t.stat.isFile) return replies.notAFile;
+  if (!s.binary) return reply(550, "SIZE not allowed in ASCII mode; send TYPE I.");
   return reply(213, String(t.stat.size));
 }
 

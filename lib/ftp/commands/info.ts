@@ -75,7 +75,7 @@ export function stat(s: Session): Reply {
   };
 }
 
-/** TYPE: A (with optional N) and I (or L 8). Both send bytes unchanged. */
+/** TYPE: A (with optional N; line ends converted, see ascii.ts) and I (or L 8; bytes as they are). */
 export function type(s: Session, arg: string): Reply {
   const t = arg.trim().toUpperCase().replace(/\s+/g, " ");
   if (t === "A" || t === "A N") {

@@ -48,10 +48,18 @@ export function eprt(s: Session, arg: string): Reply {
   return s.data.active(target) ?? reply(200, "EPRT command successful.");
 }
 
-/** REST: the byte offset the next RETR (or STOR/APPE, to resume) starts at. */
+/**
+ * REST: the byte offset the next RETR (or STOR/APPE, to resume) starts at. In
+ * TYPE A an offset counts bytes on the wire (RFC 3659 §5), not in the file, so
+ * only 0 is taken there, as in pyftpdlib and ProFTPD.
+ */
 export function rest(s: Session, arg: string): Reply {
   if (!/^\d{1,15}$/.test(arg.trim())) return reply(501, "REST needs a byte offset.");
-  s.restOffset = Number(arg.trim());
+  const offset = Number(arg.trim());
+  if (offset > 0 && !s.binary) {
+    return reply(501, "Resuming transfers not allowed in ASCII mode; send TYPE I.");
+  }
+  s.restOffset = offset;
   return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
 }
 
