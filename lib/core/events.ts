@@ -83,7 +83,9 @@ export function stamped(e: EventInput): LogEvent {
 
 /** The event as a sentence (without time), as the text log writes it. */
 export function describe(e: LogEvent): string {
-  const who = [e.session, e.ip, e.event === "login_failed" ? null : e.user].filter((x) =>
+  // FTP is the main door; the others name themselves, as their session numbers are their own.
+  const door = e.proto === "ftp" || e.proto === "ftps" ? null : e.proto;
+  const who = [door, e.session, e.ip, e.event === "login_failed" ? null : e.user].filter((x) =>
     x !== null
   );
   const prefix = e.session === null ? "" : `[${who.join(" ")}] `;

@@ -7,6 +7,7 @@
 import type { Core } from "../core/core.ts";
 import { checkNeed } from "../core/access.ts";
 import { type RefusalKind, refusalOf } from "../core/refusal.ts";
+import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target } from "../core/vfs.ts";
 import { BufferPool } from "../net/buffers.ts";
 import { canonicalHost } from "../net/address.ts";
@@ -64,8 +65,14 @@ class GetConnection {
     this.reader = new RequestReader(this.stream);
   }
 
-  log(line: string): void {
-    this.core.log(`[get ${this.id} ${this.address}] ${line}`);
+  /** Logs an event of this connection (its number, address and door filled in). */
+  emit(e: EventInput): void {
+    this.core.emit({ session: this.id, ip: this.address, proto: "get", ...e });
+  }
+
+  /** Logs a line about this connection. */
+  log(message: string): void {
+    this.emit({ event: "notice", message });
   }
 
   get closed(): boolean {
@@ -121,11 +128,27 @@ async function serveFile(
   name: string,
 ): Promise<boolean> {
   const what = `get ${JSON.stringify(name)}`;
+  const started = Date.now();
   let sent = 0;
   let size = 0;
+  let path: string | null = null;
+  const download = (status: TransferStatus) =>
+    c.emit({
+      event: "download",
+      user: "anonymous",
+      path,
+      bytes: sent,
+      duration_ms: Date.now() - started,
+      status,
+      mode: "binary",
+    });
   const failed = (why: string) => {
     const of = sent < size ? ` of ${size}` : "";
-    c.log(`${what}: ${sent}${of} bytes, failed (${why})`);
+    if (path === null) c.log(`${what}: failed (${why})`);
+    else {
+      c.log(`${what}: ${sent}${of} bytes, failed (${why})`);
+      download(c.closed ? "aborted" : "failed");
+    }
     return false;
   };
   const refused = async (why: string) => {
@@ -141,6 +164,7 @@ async function serveFile(
   }
   if (typeof target === "string") return await refused(target);
   size = target.stat?.size ?? 0;
+  path = target.path;
   let file;
   try {
     file = await core.storage.openRead(target.realPath, 0);
@@ -169,7 +193,7 @@ async function serveFile(
   }
   // A file that shrank under us cannot keep its promise: the client sees a short read.
   if (sent < size) return failed("the file shrank while being sent");
-  c.log(`${what}: ${sent} bytes, ok`);
+  download("ok");
   return true;
 }
 
@@ -220,20 +244,25 @@ export function startGetDoor(core: Core, opts: GetOptions): DoorHandle {
       const c = new GetConnection(nextId++, conn, address, core);
       const release = core.limits.admit(address);
       if (typeof release === "string") {
-        c.log(`connection refused: ${release}`);
+        core.emit({ event: "refused", ip: address, proto: "get", reason: release });
         void c.refuse();
         continue;
       }
+      c.emit({ event: "connect" });
+      const opened = Date.now();
       const serving = serveConnection(c, core, pool)
         .catch((err) => c.log(`connection error: ${reasonOf(err)}`))
         .finally(() => {
           c.close();
           connections.delete(c);
           release();
+          c.emit({ event: "disconnect", duration_ms: Date.now() - opened });
         });
       connections.set(c, serving);
     }
-  })().catch((err) => core.log(`get door: accept loop ended: ${err}`));
+  })().catch((err) =>
+    core.emit({ event: "notice", proto: "get", message: `accept loop ended: ${err}` })
+  );
 
   return {
     addr: listener.addr as Deno.NetAddr,

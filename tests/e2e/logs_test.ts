@@ -275,3 +275,39 @@ Deno.test("an aborted download is logged as aborted, and incomplete in the xferl
     await Deno.remove(t.aside, { recursive: true });
   }
 });
+
+Deno.test("the get door logs its downloads like FTP: a JSON event with proto get, an xferlog line", async () => {
+  const t = await setup({ "anonymous/a.txt": "hello" });
+  try {
+    const srv = await startServer(t.root, {
+      denoFlags: t.denoFlags,
+      args: ["--log-format", "json", "--xferlog", t.xferlog, "--get-port", "0"],
+    });
+    try {
+      const port = Number(/listening on get:\/\/\S+:(\d+)/.exec(srv.output())?.[1]);
+      const got = await run("python3", [
+        "-c",
+        `import socket,sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"get a.txt\\n")
+size = int(s.recv(64)); s.sendall(b"ok")
+data = b""
+while len(data) < size: data += s.recv(65536)
+print(data.decode())`,
+        String(port),
+      ]);
+      assert.equal(got.stdout.trim(), "hello", got.stderr);
+      await srv.waitFor('"event":"download"');
+    } finally {
+      await srv.stop();
+    }
+    const down = jsonEvents(srv.output()).get("download")?.[0];
+    assert.ok(down, srv.output());
+    assert.deepEqual([down.proto, down.path, down.bytes, down.status], ["get", "/a.txt", 5, "ok"]);
+    const line = (await Deno.readTextFile(t.xferlog)).trim();
+    assert.match(line, / 127\.0\.0\.1 5 \/a\.txt b _ o a anonymous get 0 \* c$/);
+  } finally {
+    await Deno.remove(t.root, { recursive: true });
+    await Deno.remove(t.aside, { recursive: true });
+  }
+});
