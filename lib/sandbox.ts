@@ -13,6 +13,8 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ServerStatus } from "./core/activity.ts";
+import type { EventSink } from "./core/events.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import { endpointNetPermission } from "./storage/s3/spec.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
@@ -70,14 +72,14 @@ export class ServerStartError extends Error {
   }
 }
 
-/** Starts the server; rejects with `ServerStartError` when it cannot listen. */
+/** Starts the server, its events to `sink`; rejects with `ServerStartError` when it cannot listen. */
 export async function startSandboxed(
   options: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
 ): Promise<Sandboxed> {
   if (!mayReadWorkerCode()) {
     try {
-      return { ...(await startServer(options, log)), confinement: "process" };
+      return { ...(await startServer(options, sink)), confinement: "process" };
     } catch (err) {
       throw new ServerStartError((err as Error).name, (err as Error).message);
     }
@@ -88,12 +90,20 @@ export async function startSandboxed(
   const worker = new Worker(WORKER_URL, { type: "module", deno: { permissions } });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;
-  const started = new Promise<Deno.NetAddr>((resolve, reject) => {
+  /** Status requests in flight, answered in order. */
+  const asked: ((s: ServerStatus) => void)[] = [];
+  const started = new Promise<Pick<ServerHandle, "addr" | "getAddr">>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "log") log(m.line);
+      if (m.type === "event") sink(m.event);
+      else if (m.type === "status") asked.shift()?.(m.status);
       else if (m.type === "listening") {
-        resolve({ transport: "tcp", hostname: m.hostname, port: m.port });
+        const at = (port: number): Deno.NetAddr => ({
+          transport: "tcp",
+          hostname: m.hostname,
+          port,
+        });
+        resolve({ addr: at(m.port), getAddr: m.getPort === null ? null : at(m.getPort) });
       } else if (m.type === "failed") {
         worker.terminate();
         reject(new ServerStartError(m.name, m.message));
@@ -106,15 +116,21 @@ export async function startSandboxed(
     };
   });
   post({ type: "start", options });
-  const addr = await started;
+  const addrs = await started;
   return {
-    addr,
+    ...addrs,
     confinement: "worker",
     async stop(graceMs) {
       const done = new Promise<void>((r) => stopped = r);
       post({ type: "stop", graceMs });
       await done;
       worker.terminate();
+    },
+    status() {
+      const { promise, resolve } = Promise.withResolvers<ServerStatus>();
+      asked.push(resolve);
+      post({ type: "status" });
+      return promise;
     },
   };
 }

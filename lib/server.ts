@@ -1,10 +1,15 @@
 /**
  * Starts the server: the storage, the core over it, and the doors onto the
- * core (FTP/FTPS). A stray error costs one session at most, never the server.
+ * core (FTP/FTPS, and the raw get door when asked). A stray error costs one
+ * session at most, never the server.
  */
+import type { Credential } from "./core/accounts.ts";
+import type { ServerStatus } from "./core/activity.ts";
 import { createCore } from "./core/core.ts";
+import { type EventSink, stamped } from "./core/events.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
+import { startGetDoor } from "./get/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { openS3Storage, type S3Spec } from "./storage/s3/spec.ts";
@@ -51,22 +56,36 @@ export interface ServerOptions {
   tls: TlsOptions | null;
   /** Nobody may change anything, whatever the tree's files grant. */
   readOnly: boolean;
+  /** With `share`: the one login accepted instead of anonymous (`share --password`). */
+  credential?: Credential | null;
+  /** Port of the raw get door (`--get-port`; 0 picks a free one); null: no such door. */
+  getPort: number | null;
 }
 
 /** A running server. */
 export interface ServerHandle {
   /** Where the FTP door listens (the real port when 0 was asked). */
   addr: Deno.NetAddr;
+  /** Where the get door listens, or null when it is off. */
+  getAddr: Deno.NetAddr | null;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
+  /** Connections and transfers now. */
+  status(): Promise<ServerStatus>;
 }
 
-/** Starts serving; throws (e.g. `AddrInUse`) when a port cannot be opened. */
+/** A door's port is taken; the message names its flag, for the command line to show. */
+export class PortInUseError extends Error {
+  override name = "PortInUse";
+}
+
+/** Starts serving, logging to `sink`; throws (e.g. `AddrInUse`) when a port cannot be opened. */
 export async function startServer(
   opts: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
   confinement?: Confinement,
 ): Promise<ServerHandle> {
+  const log = (message: string) => sink(stamped({ event: "notice", message }));
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     log(`unexpected error (ignored): ${e.reason}`);
@@ -84,17 +103,26 @@ export async function startServer(
     if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   };
   await sweep();
-  const core = createCore(storage, opts, log, confinement);
-  const door = await startFtpDoor(core, opts);
-  if (!opts.s3) return door;
-  // Instances share the bucket: one that died may never come back to clean up after itself.
-  const timer = setInterval(sweep, STALE_SWEEP_MS);
-  Deno.unrefTimer(timer);
+  const core = createCore(storage, opts, log, confinement, sink);
+  const ftp = startFtpDoor(core, opts);
+  let get = null;
+  try {
+    get = opts.getPort === null ? null : startGetDoor(core, { ...opts, port: opts.getPort });
+  } catch (err) {
+    await ftp.stop(0);
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new PortInUseError(`--get-port ${opts.getPort} on ${opts.host} is in use`);
+  }
+  // Instances share a bucket: one that died may never come back to clean up after itself.
+  const timer = opts.s3 ? setInterval(sweep, STALE_SWEEP_MS) : undefined;
+  if (timer !== undefined) Deno.unrefTimer(timer);
   return {
-    addr: door.addr,
-    stop(graceMs) {
+    addr: ftp.addr,
+    getAddr: get?.addr ?? null,
+    async stop(graceMs) {
       clearInterval(timer);
-      return door.stop(graceMs);
+      await Promise.all([ftp.stop(graceMs), get?.stop(graceMs)]);
     },
+    status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),
   };
 }

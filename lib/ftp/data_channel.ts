@@ -4,29 +4,13 @@
  * from any address but the client's, and the data-wait time limit.
  */
 import { replies, type Reply, reply } from "./replies.ts";
-import { type ByteStream, connStream } from "./stream.ts";
+import { canonicalHost } from "../net/address.ts";
+import { type ByteStream, ConnectionLost, connStream, isNetworkError } from "../net/stream.ts";
 
 /** A host and port a data connection goes to. */
 export interface HostPort {
   hostname: string;
   port: number;
-}
-
-/** Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is compressed. */
-export function canonicalHost(host: string): string {
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  if (mapped) return mapped[1];
-  if (!bare.includes(":")) return bare;
-  try {
-    const canon = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canon);
-    if (!m) return canon;
-    const hi = parseInt(m[1], 16), lo = parseInt(m[2], 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  } catch {
-    return bare;
-  }
 }
 
 /** Parses PORT's `h1,h2,h3,h4,p1,p2`; null when it is not six numbers 0–255. */
@@ -156,7 +140,10 @@ export class DataChannel {
     return null;
   }
 
-  /** Opens the planned data connection (consuming the plan), or says why not. */
+  /**
+   * Opens the planned data connection (consuming the plan), or says why not;
+   * rejects with `ConnectionLost` when the client connected and reset at once.
+   */
   async open(signal: AbortSignal): Promise<ByteStream | Reply> {
     const plan = this.#plan;
     this.#plan = { kind: "none" };
@@ -203,7 +190,11 @@ export class DataChannel {
         if (from === this.clientHost) return connStream(conn);
         conn.close(); // another address tried to take the data connection
       }
-    } catch {
+    } catch (err) {
+      // The client connected and reset before we took the connection: lost, not unopened.
+      if (!stop.aborted && isNetworkError(err)) {
+        throw new ConnectionLost("data connection reset before the transfer", { cause: err });
+      }
       return null;
     } finally {
       stop.removeEventListener("abort", onStop);

@@ -347,6 +347,12 @@ export class LocalStorage implements Storage {
     }
     return Promise.resolve(removed);
   }
+
+  findStaleUploads(folder: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const f of filesBelow(folder, () => true)) if (isUploadTemp(f.name)) found.push(f.path);
+    return Promise.resolve(found);
+  }
 }
 
 /**
@@ -370,4 +376,19 @@ export function readHostText(path: string): Promise<string> {
   return Deno.readTextFile(path).catch((err) => {
     throw storageError(err, path);
   });
+}
+
+/** A host file opened for appending (a log named on the command line). */
+export interface HostAppendFile {
+  /** Writes some of `bytes`; how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Opens (creating it, mode 0640) a host file named on the command line for appending. */
+export async function openHostAppend(path: string): Promise<HostAppendFile> {
+  const file = await Deno.open(path, { append: true, create: true, mode: 0o640 }).catch((err) => {
+    throw storageError(err, path);
+  });
+  return { write: (bytes) => file.write(bytes), close: () => file.close() };
 }

@@ -159,7 +159,7 @@ print(json.dumps(out))
         "REST STOR kept 6 MiB",
       );
       assert.equal((await s3.headObject("bob/papers/a.txt"))?.metadata.mtime, "981173106");
-      await srv.waitFor("/papers/torn.bin: ConnectionReset");
+      await srv.waitFor("upload failed: /papers/torn.bin");
       assert.equal(
         await s3.headObject("bob/papers/torn.bin"),
         null,

@@ -164,8 +164,8 @@ Deno.test("two instances on one bucket behind HAProxy", async (t) => {
         using two = await RawClient.open(front);
         assert.equal((await two.login("bob", "old")).code, 230);
         // Round robin: one session on each instance (the log comes through a pipe: wait for it).
-        await a.waitFor("logged in", 5000);
-        await b.waitFor("logged in", 5000);
+        await a.waitFor("logged in", 20_000);
+        await b.waitFor("logged in", 20_000);
         assert.equal(logins(a).length, 1);
         assert.equal(logins(b).length, 1);
         await one.cmd("TYPE I");
@@ -191,7 +191,7 @@ Deno.test("two instances on one bucket behind HAProxy", async (t) => {
           "the other instance serves it",
         );
         // The log lines come through a pipe: wait for them.
-        await Promise.any([a, b].map((s) => s.waitFor("sent /in/new.bin", 5000)));
+        await Promise.any([a, b].map((s) => s.waitFor("sent /in/new.bin", 20_000)));
         const storedOn = [a, b].filter((s) => s.output().includes("stored /in/new.bin"));
         const sentBy = [a, b].filter((s) => s.output().includes("sent /in/new.bin"));
         assert.equal(storedOn.length, 1);
@@ -245,7 +245,8 @@ Deno.test("two instances on one bucket behind HAProxy", async (t) => {
           const [u] = await s3.listMultipartUploads("site/bob/in/killed");
           if (u && (await s3.listParts(u.key, u.uploadId)).length > 1) break;
         }
-        await b.stop("SIGKILL");
+        b.signal("SIGKILL");
+        await b.exited;
         await w.close().catch(() => {});
         assert.equal(await s3.headObject("site/bob/in/killed.bin"), null, "nothing published");
         assert.equal((await s3.listMultipartUploads("site/")).length, 1, "its upload is pending");

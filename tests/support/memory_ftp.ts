@@ -4,10 +4,10 @@
  * fast table-driven tests of the door.
  */
 import { createCore } from "../../lib/core/core.ts";
-import { BufferPool } from "../../lib/ftp/buffers.ts";
+import { BufferPool } from "../../lib/net/buffers.ts";
 import { runSession } from "../../lib/ftp/control.ts";
 import { Session } from "../../lib/ftp/session.ts";
-import type { ByteStream } from "../../lib/ftp/stream.ts";
+import type { ByteStream } from "../../lib/net/stream.ts";
 import { LocalStorage } from "../../lib/storage/local.ts";
 
 /** A control connection held in memory: the test writes lines and reads replies. */

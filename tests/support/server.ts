@@ -34,14 +34,18 @@ export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
 export interface TestServer {
   root: string;
   port: number;
-  /** The server process's id (for its /proc figures). */
+  /** The server's process id (for /proc/PID/status). */
   pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
-  waitFor(text: string, ms?: number): Promise<void>;
-  /** SIGTERM (or `signal`), then wait for exit; returns the exit code. */
-  stop(signal?: Deno.Signal): Promise<number>;
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  /** SIGTERM, then wait for exit; returns the exit code. */
+  stop(): Promise<number>;
+  /** Settles with the exit code when the process ends (by itself or stopped). */
+  exited: Promise<number>;
+  /** Sends the process a signal (SIGHUP: reopen the xferlog). */
+  signal(signal: Deno.Signal): void;
   /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -92,19 +96,26 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   try {
     await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
   } catch (err) {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has ended by itself: the output says why
+    }
     await child.status;
     await pumps;
     throw err;
   }
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
+  const exited = Promise.all([child.status, pumps]).then(([status]) => status.code);
   let stopped: Promise<number> | null = null;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
+  const stop = () => {
     stopped ??= (async () => {
-      child.kill(signal);
-      const status = await child.status;
-      await pumps;
-      return status.code;
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // it has ended by itself
+      }
+      return await exited;
     })();
     return stopped;
   };
@@ -115,6 +126,8 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     output: () => text,
     waitFor,
     stop,
+    exited,
+    signal: (signal) => child.kill(signal),
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(root, { recursive: true }).catch(() => {});

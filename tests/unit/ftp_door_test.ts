@@ -27,7 +27,13 @@ Deno.test("door: the table's columns are checked before any handler", async () =
       [["USER u", "PASS x", "RNTO b"], ["331", "230", "503"]],
       [["USER u", "PASS x", "FOO"], ["331", "230", "500"]],
       [["USER u", "PASS x", "SIZE .xxftp/x"], ["331", "230", "550"]],
-      [["USER u", "PASS x", "SIZE f.txt", "MDTM f.txt"], ["331", "230", "213", "213"]],
+      [["USER u", "PASS x", "TYPE I", "SIZE f.txt", "MDTM f.txt"], [
+        "331",
+        "230",
+        "200",
+        "213",
+        "213",
+      ]],
       [["USER ro", "PASS x", "DELE g.txt", "MKD d"], ["331", "230", "550", "550"]],
       [["USER u", "PASS x", "MKD d", "MKD d", "RMD d", "RMD d"], [
         "331",
@@ -37,7 +43,7 @@ Deno.test("door: the table's columns are checked before any handler", async () =
         "250",
         "550",
       ]],
-      [["USER u", "PASS x", "RNFR f.txt", "RNTO h.txt", "SIZE h.txt"], [
+      [["USER u", "PASS x", "RNFR f.txt", "RNTO h.txt", "MDTM h.txt"], [
         "331",
         "230",
         "350",

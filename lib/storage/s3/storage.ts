@@ -19,7 +19,13 @@
  * seen within that bound.
  */
 import { posix } from "node:path";
-import { type CompletedPart, type ObjectInfo, type S3Client, S3Error } from "./client.ts";
+import {
+  type CompletedPart,
+  type ObjectInfo,
+  type PendingUpload,
+  type S3Client,
+  S3Error,
+} from "./client.ts";
 import {
   type Listed,
   type ReadHandle,
@@ -775,26 +781,39 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Aborts multipart uploads below `folder` that no instance is writing:
-   * started, and last written to, longer than `staleUploadMs` ago. Instances
-   * share the bucket, so a young upload may be another one's, in progress.
+   * Multipart uploads below `folder` that no instance is writing: started,
+   * and last written to, longer than `staleUploadMs` ago. Instances share
+   * the bucket, so a young upload may be another one's, in progress.
    */
-  async removeStaleUploads(folder: string): Promise<number> {
+  async *#staleUploads(folder: string): AsyncGenerator<PendingUpload> {
     const cutoff = Date.now() - this.#staleMs;
-    let removed = 0;
     try {
       for await (const u of this.#client.listAllMultipartUploads(this.#inside(folder))) {
         if (u.initiated.getTime() > cutoff || this.#mine.has(u.uploadId)) continue;
         const parts = await this.#client.listParts(u.key, u.uploadId).catch(() => []);
         if (parts.some((p) => p.lastModified.getTime() > cutoff)) continue;
-        await this.#client.abortMultipartUpload(u.key, u.uploadId).then(
-          () => removed++,
-          () => {},
-        );
+        yield u;
       }
     } catch (err) {
       throw storageErrorOf(err, folder);
     }
+  }
+
+  /** Aborts the stale multipart uploads below `folder`; how many. */
+  async removeStaleUploads(folder: string): Promise<number> {
+    let removed = 0;
+    for await (const u of this.#staleUploads(folder)) {
+      await this.#client.abortMultipartUpload(u.key, u.uploadId).then(() => removed++, () => {});
+    }
     return removed;
+  }
+
+  /** The paths the stale multipart uploads below `folder` would publish. */
+  async findStaleUploads(folder: string): Promise<string[]> {
+    const found: string[] = [];
+    for await (const u of this.#staleUploads(folder)) {
+      found.push(`/${u.key.slice(this.#prefix.length)}`);
+    }
+    return found;
   }
 }
