@@ -283,5 +283,39 @@ print(json.dumps(out))
     assert.equal(r[1], "/");
   });
 
+  await t.step("xxftp check reads a bucket: problems, then the users", async () => {
+    const s3 = await makeBucket(ceph, "check");
+    await putTree(s3, "", {
+      "anonymous/pub/": "",
+      "bob/.xxftp/password": MD5_OF_SECRET,
+      "bob/.xxftp/permission": "read,fly\n",
+      "bob/.xxftp/usage": "{}",
+      "bob/data.bin": "12345",
+    });
+    await s3.createMultipartUpload("bob/left.bin");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...S3_DENO_FLAGS,
+        MAIN,
+        "check",
+        "s3://check",
+        "--s3-endpoint",
+        ceph.endpoint,
+        "--s3-stale-upload-minutes",
+        "0",
+      ],
+      env: s3Env(ceph),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 1, new TextDecoder().decode(out.stderr) + text);
+    assert.match(text, /^\/bob\/\.xxftp\/password:1: weak/m);
+    assert.match(text, /^\/bob\/\.xxftp\/permission:1: .*fly/m);
+    assert.match(text, /^\/bob\/left\.bin: unfinished upload/m);
+    assert.doesNotMatch(text, /usage/, "the server's own ledger is no problem");
+  });
+
   await Deno.remove(local, { recursive: true });
 });
