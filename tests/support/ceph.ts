@@ -1,11 +1,11 @@
 /**
- * Test support: a real one-node Ceph RADOS Gateway (../shared/ceph-rgw/start.sh) on free loopback
+ * Test support: a real one-node Ceph RADOS Gateway (./ceph-rgw/start.sh) on free loopback
  * ports under its own temp dir, and clients for it. One cluster per test file; stop it at the end.
  */
 import { S3Client, type S3ClientOptions } from "../../lib/storage/s3/client.ts";
 
-const SCRIPTS = Deno.env.get("CEPH_RGW_DIR") ??
-  new URL("../../../shared/ceph-rgw/", import.meta.url).pathname;
+/** start.sh and stop.sh: the repository's copy of ../shared/ceph-rgw, unless CEPH_RGW_DIR names others. */
+const SCRIPTS = Deno.env.get("CEPH_RGW_DIR") ?? new URL("./ceph-rgw/", import.meta.url).pathname;
 const PACKAGES = "ceph-mon ceph-osd radosgw ceph-common";
 
 /** A running cluster. */
