@@ -34,17 +34,31 @@ const env = { AWS_ACCESS_KEY_ID: ceph.accessKeyId, AWS_SECRET_ACCESS_KEY: ceph.s
 const times: Record<string, number[]> = {};
 const note = (name: string, seconds: number) => (times[name] ??= []).push(seconds);
 
-async function timedCurl(args: string[]): Promise<number> {
-  const t = performance.now();
-  const r = await run("curl", ["-sS", ...args], undefined, 600_000);
+/**
+ * Seconds curl reports for a transfer: the whole of it (connect, login, the data), which is
+ * what a boto3 call's time compares with (its process start is not timed either), and the
+ * data phase alone (after the command was accepted).
+ */
+async function timedCurl(args: string[]): Promise<{ total: number; data: number }> {
+  const r = await run(
+    "curl",
+    ["-sS", "-w", "%{time_total} %{time_pretransfer}", ...args],
+    undefined,
+    600_000,
+  );
   if (r.code !== 0) throw new Error(`curl ${args.join(" ")}: ${r.stderr}`);
-  return (performance.now() - t) / 1000;
+  const [total, pre] = r.stdout.trim().split(" ").map(Number);
+  return { total, data: total - pre };
 }
 
 const runs: Array<() => Promise<void>> = [
   async () => {
-    note("xxftp STOR", await timedCurl(["-T", file, `${url}/xx.bin`]));
-    note("xxftp RETR", await timedCurl([`${url}/xx.bin`, "-o", "/dev/null"]));
+    const stor = await timedCurl(["-T", file, `${url}/xx.bin`]);
+    note("xxftp STOR", stor.total);
+    note("xxftp STOR (data phase)", stor.data);
+    const retr = await timedCurl([`${url}/xx.bin`, "-o", "/dev/null"]);
+    note("xxftp RETR", retr.total);
+    note("xxftp RETR (data phase)", retr.data);
   },
   async () => {
     const out = await new Deno.Command("/usr/bin/python3", {
