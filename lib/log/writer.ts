@@ -80,7 +80,11 @@ export class LineWriter {
   }
 
   #kick(): void {
-    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = null;
+      // A line queued after the drain's last look, before this ran, would wait for the next one.
+      if (this.#queue.length > 0 || this.#statusChanged) this.#kick();
+    });
   }
 
   async #drain(): Promise<void> {

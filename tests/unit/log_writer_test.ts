@@ -88,3 +88,20 @@ Deno.test("log writer: the status line stays below the log lines", async () => {
     "\r\x1b[K",
   ]);
 });
+
+Deno.test("log writer: a line queued as a drain ends is written, not left for the next", async () => {
+  const written: string[] = [];
+  let first = true;
+  const w: LineWriter = new LineWriter(async (b) => {
+    written.push(decoder.decode(b));
+    if (first) {
+      first = false;
+      // Lands after the drain's last look at the queue and before it is marked done.
+      Promise.resolve().then(() => {}).then(() => w.line("b"));
+    }
+  }, { name: "t", report: () => {} });
+  w.line("a");
+  await new Promise((r) => setTimeout(r, 20));
+  await w.flush();
+  assert.equal(written.join(""), "a\nb\n");
+});
