@@ -92,13 +92,14 @@ Deno.test("log writer: the status line stays below the log lines", async () => {
 Deno.test("log writer: a line queued as a drain ends is written, not left for the next", async () => {
   const written: string[] = [];
   let first = true;
-  const w: LineWriter = new LineWriter(async (b) => {
+  const w: LineWriter = new LineWriter((b) => {
     written.push(decoder.decode(b));
     if (first) {
       first = false;
       // Lands after the drain's last look at the queue and before it is marked done.
       Promise.resolve().then(() => {}).then(() => w.line("b"));
     }
+    return Promise.resolve();
   }, { name: "t", report: () => {} });
   w.line("a");
   await new Promise((r) => setTimeout(r, 20));
