@@ -79,6 +79,9 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
     if (err instanceof ServerStartError && err.kind === "AddrInUse") {
       throw new UsageError(`port ${given.port} on ${given.host} is in use`);
     }
+    if (err instanceof ServerStartError && err.kind === "HttpAddrInUse") {
+      throw new UsageError(`--http port ${given.http} on ${given.host} is in use`);
+    }
     if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
       throw new UsageError(`cannot listen on ${given.host}: no such local address`);
     }
@@ -95,6 +98,10 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
+  if (server.httpAddr !== null) {
+    const web = `${tls ? "https" : "http"}://${host}:${server.httpAddr.port}/`;
+    console.log(`  browsers: ${web} (curl too: curl -u USER:PASSWORD ${web})`);
+  }
   const access = options.readOnly ? "read-only" : "writable";
   console.log(
     options.share

@@ -24,6 +24,8 @@ Usage:
 Serve options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 or :: to share on a network)
   --port N                 control port (default 2121; 0 = any free port)
+  --http PORT              also serve the tree to web browsers and curl on PORT (0 = any free
+                           port): same users and rules; HTTPS when --tls-cert/--tls-key are given
   --passive-ports A-B      passive data port range (default: any free port)
   --public-host ADDR       address announced in PASV replies (behind NAT)
   --max-connections N      whole-server limit (default 500); over it: 421 and close
@@ -109,6 +111,7 @@ export function parseCommandLine(argv: string[]): Invocation {
         version: { type: "boolean", short: "V" },
         host: { type: "string" },
         port: { type: "string" },
+        http: { type: "string" },
         "passive-ports": { type: "string" },
         "public-host": { type: "string" },
         "max-connections": { type: "string" },
@@ -178,6 +181,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
       readOnly: share ? !v.writable : v["read-only"] ?? false,
+      http: v.http === undefined ? null : whole("http", v.http, 0, 0, 65535),
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

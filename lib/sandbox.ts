@@ -71,13 +71,12 @@ export async function startSandboxed(
   });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;
-  const started = new Promise<Deno.NetAddr>((resolve, reject) => {
+  const started = new Promise<FromWorker & { type: "listening" }>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "log") log(m.line);
-      else if (m.type === "listening") {
-        resolve({ transport: "tcp", hostname: m.hostname, port: m.port });
-      } else if (m.type === "failed") {
+      else if (m.type === "listening") resolve(m);
+      else if (m.type === "failed") {
         worker.terminate();
         reject(new ServerStartError(m.name, m.message));
       } else stopped?.();
@@ -89,9 +88,15 @@ export async function startSandboxed(
     };
   });
   post({ type: "start", options });
-  const addr = await started;
+  const listening = await started;
+  const at = (port: number): Deno.NetAddr => ({
+    transport: "tcp",
+    hostname: listening.hostname,
+    port,
+  });
   return {
-    addr,
+    addr: at(listening.port),
+    httpAddr: listening.httpPort === null ? null : at(listening.httpPort),
     confinement: "worker",
     async stop(graceMs) {
       const done = new Promise<void>((r) => stopped = r);

@@ -1,11 +1,13 @@
 /**
  * Starts the server: the storage, the core over it, and the doors onto the
- * core (FTP/FTPS). A stray error costs one session at most, never the server.
+ * core (FTP/FTPS, and HTTP/HTTPS for browsers). A stray error costs one
+ * session at most, never the server.
  */
 import { createCore } from "./core/core.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
+import { type HttpDoorHandle, startHttpDoor } from "./http/server.ts";
 import { LocalStorage } from "./storage/local.ts";
 
 /** Everything the server is told at start. */
@@ -44,12 +46,16 @@ export interface ServerOptions {
   tls: TlsOptions | null;
   /** Nobody may change anything, whatever the tree's files grant. */
   readOnly: boolean;
+  /** Port of the HTTP door for browsers (`--http`, HTTPS when `tls` is set); null: none. */
+  http: number | null;
 }
 
 /** A running server. */
 export interface ServerHandle {
   /** Where the FTP door listens (the real port when 0 was asked). */
   addr: Deno.NetAddr;
+  /** Where the HTTP door listens, or null when there is none. */
+  httpAddr: Deno.NetAddr | null;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
 }
@@ -72,5 +78,29 @@ export async function startServer(
   const stale = await storage.removeStaleUploads(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
   const core = createCore(storage, opts, log, confinement);
-  return await startFtpDoor(core, opts);
+  const ftp = startFtpDoor(core, opts);
+  let http: HttpDoorHandle | null = null;
+  if (opts.http !== null) {
+    try {
+      http = startHttpDoor(core, {
+        host: opts.host,
+        port: opts.http,
+        tls: opts.tls && { cert: opts.tls.cert, key: opts.tls.key },
+        headTimeoutMs: opts.loginTimeoutMs,
+        idleTimeoutMs: opts.idleTimeoutMs,
+      });
+    } catch (err) {
+      await ftp.stop(0);
+      // The name tells the command line which port it was.
+      if (err instanceof Error) err.name = `Http${err.name}`;
+      throw err;
+    }
+  }
+  return {
+    addr: ftp.addr,
+    httpAddr: http?.addr ?? null,
+    async stop(graceMs) {
+      await Promise.all([ftp.stop(graceMs), http?.stop(graceMs)]);
+    },
+  };
 }

@@ -13,7 +13,7 @@ export type ToWorker = { type: "start"; options: ServerOptions } | {
 /** Messages to the main thread. */
 export type FromWorker =
   | { type: "log"; line: string }
-  | { type: "listening"; hostname: string; port: number }
+  | { type: "listening"; hostname: string; port: number; httpPort: number | null }
   | { type: "failed"; name: string; message: string }
   | { type: "stopped" };
 
@@ -30,7 +30,12 @@ scope.onmessage = async (e) => {
   if (m.type === "start") {
     try {
       server = await startServer(m.options, (line) => post({ type: "log", line }));
-      post({ type: "listening", hostname: server.addr.hostname, port: server.addr.port });
+      post({
+        type: "listening",
+        hostname: server.addr.hostname,
+        port: server.addr.port,
+        httpPort: server.httpAddr?.port ?? null,
+      });
     } catch (err) {
       post({ type: "failed", name: (err as Error).name, message: (err as Error).message });
     }

@@ -35,6 +35,7 @@ async function leakyServer(root: string, narrow: boolean) {
     allowOutside: [],
     tls: null,
     readOnly: false,
+    http: null,
   };
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (e) => resolve(e.data as number);

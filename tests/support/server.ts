@@ -34,6 +34,8 @@ export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
 export interface TestServer {
   root: string;
   port: number;
+  /** The HTTP door's port, when started with `--http`. */
+  httpPort: number | null;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
@@ -86,6 +88,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   };
   try {
     await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
+    if (opts.args?.includes("--http")) await waitFor(/browsers: https?:\/\/\S+:\d+\//);
   } catch (err) {
     child.kill("SIGKILL");
     await child.status;
@@ -93,6 +96,8 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     throw err;
   }
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
+  const web = opts.args?.includes("--http") ? /browsers: https?:\/\/\S+:(\d+)\//.exec(text) : null;
+  const httpPort = web ? Number(web[1]) : null;
   let stopped: Promise<number> | null = null;
   const stop = () => {
     stopped ??= (async () => {
@@ -106,6 +111,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   return {
     root,
     port,
+    httpPort,
     output: () => text,
     waitFor,
     stop,
