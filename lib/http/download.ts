@@ -111,10 +111,12 @@ export function fileBody(
       try {
         n = await handle.read(buf);
       } catch (err) {
+        if (!open) return; // the client went away: cancel closed the file under this read
         close();
         log(`read failed: ${(err as Error).message}`);
         return c.error(new StreamBroke());
       }
+      if (!open) return;
       if (n === null) {
         close();
         log(`the file ended ${left} bytes early (changed while sent)`);

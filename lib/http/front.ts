@@ -24,7 +24,7 @@ export interface FrontOptions {
 }
 
 /** Bytes relayed per read, each way. */
-const CHUNK = 64 * 1024;
+const CHUNK = 128 * 1024;
 /** How often the time limits are checked. */
 const SWEEP_MS = 500;
 

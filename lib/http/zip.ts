@@ -270,17 +270,20 @@ export function zipStream(
   onError: (err: unknown) => Error,
 ): ReadableStream<Uint8Array> {
   const chunks = zipChunks(entries, opts);
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(c) {
       try {
         const next = await chunks.next();
+        if (cancelled) return;
         if (next.done) c.close();
         else c.enqueue(next.value);
       } catch (err) {
-        c.error(onError(err));
+        if (!cancelled) c.error(onError(err));
       }
     },
     async cancel() {
+      cancelled = true; // the client went away
       await chunks.return(undefined);
     },
   }, { highWaterMark: 0 });

@@ -36,6 +36,8 @@ export interface TestServer {
   port: number;
   /** The HTTP door's port, when started with `--http`. */
   httpPort: number | null;
+  /** The server process's id (its memory is in /proc/PID/status). */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
@@ -112,6 +114,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     root,
     port,
     httpPort,
+    pid: child.pid,
     output: () => text,
     waitFor,
     stop,
