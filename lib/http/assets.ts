@@ -17,7 +17,7 @@ a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
   justify-content: space-between; padding: .75rem 1rem; border-bottom: 1px solid var(--line); }
-.crumbs { font-weight: 600; word-break: break-all; }
+.crumbs { font-weight: 600; overflow-wrap: anywhere; }
 .crumbs .sep { color: var(--muted); margin: 0 .3rem; }
 .who { display: flex; gap: .5rem; align-items: center; color: var(--muted); }
 .who form { margin: 0; }
@@ -41,7 +41,7 @@ th[aria-sort="ascending"] button::after { content: " ▲"; font-size: .7em; }
 th[aria-sort="descending"] button::after { content: " ▼"; font-size: .7em; }
 td { padding: .45rem .2rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
 tr:hover td { background: var(--hover); }
-td.name { word-break: break-all; }
+td.name { overflow-wrap: anywhere; }
 a.dir { font-weight: 600; }
 .size { text-align: right; white-space: nowrap; width: 7rem; }
 th.size { text-align: right; }

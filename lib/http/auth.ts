@@ -44,12 +44,26 @@ export function parseBasic(header: string): BasicCredentials | null {
 const BASIC_CHALLENGE = 'Basic realm="xxftp", charset="UTF-8"';
 const FORM_CHALLENGE = 'Form realm="xxftp"';
 
-/** A 401: the login page for a browser, a Basic challenge for anything else. */
-export async function needLogin(call: Call, error: string | null): Promise<Response> {
+/** What the login form is refilled with after a failed attempt. */
+interface Retry {
+  next: string;
+  user: string;
+}
+
+/**
+ * A 401: the login page for a browser (it returns to the requested path, or
+ * to where the failed form was going), a Basic challenge for anything else.
+ */
+export async function needLogin(
+  call: Call,
+  error: string | null,
+  retry?: Retry,
+): Promise<Response> {
   const anonymous = await call.door.core.accounts.homeOf("anonymous") !== null;
   if (call.html) {
-    const next = encodePath(call.path.path, call.path.slash);
-    return htmlResponse(401, loginPage({ next, error, anonymous }), {
+    const next = retry?.next ?? encodePath(call.path.path, call.path.slash);
+    const user = retry?.user ?? "";
+    return htmlResponse(401, loginPage({ next, user, error, anonymous }), {
       "WWW-Authenticate": FORM_CHALLENGE,
     });
   }
@@ -72,16 +86,16 @@ async function check(
   call: Call,
   given: string,
   password: string,
-  via: "basic" | "session",
+  retry?: Retry,
 ): Promise<{ user: string; home: string } | Response> {
   const name = accountName(given);
-  if (name === null) return needLogin(call, "Login incorrect.");
+  if (name === null) return needLogin(call, "Login incorrect.", retry);
   const result = await call.door.core.accounts.login(name, password, call.client);
   if (result.kind === "banned") return heldOff();
   if (result.kind === "failed") {
-    call.log(`login failed for "${name}" (${via === "basic" ? "Basic" : "form"})`);
+    call.log(`login failed for "${name}" (${retry ? "form" : "Basic"})`);
     await sleep(result.delayMs);
-    return result.banned ? heldOff() : needLogin(call, "Login incorrect.");
+    return result.banned ? heldOff() : needLogin(call, "Login incorrect.", retry);
   }
   return { user: result.user, home: result.home };
 }
@@ -97,7 +111,7 @@ export async function identify(call: Call): Promise<Identity | Response> {
   if (authorization !== null) {
     const creds = parseBasic(authorization);
     if (creds === null) return needLogin(call, "Malformed Authorization header.");
-    const ok = await check(call, creds.user, creds.password, "basic");
+    const ok = await check(call, creds.user, creds.password);
     return ok instanceof Response ? ok : { ...ok, via: "basic", session: null };
   }
   const id = cookieValue(req.headers.get("cookie"), SESSION_COOKIE);
@@ -173,11 +187,13 @@ export async function loginForm(call: Call): Promise<Response> {
   if (refusal !== null) return textResponse(403, refusal);
   const form = await readForm(call.req);
   if (form === null) return textResponse(413, "Form too large.");
-  const ok = await check(call, form.get("user") ?? "", form.get("password") ?? "", "session");
+  const user = form.get("user") ?? "";
+  const next = safeNext(form.get("next"));
+  const ok = await check(call, user, form.get("password") ?? "", { next, user });
   if (ok instanceof Response) return ok;
   const session = call.door.sessions.create(ok.user, ok.home);
   call.log(`logged in as ${ok.user} (form)`);
-  return redirect(303, safeNext(form.get("next")), {
+  return redirect(303, next, {
     "Set-Cookie": sessionCookie(session.id, call.door.secure),
   });
 }
@@ -186,7 +202,7 @@ export async function loginForm(call: Call): Promise<Response> {
 export async function loginFormPage(call: Call): Promise<Response> {
   const anonymous = await call.door.core.accounts.homeOf("anonymous") !== null;
   const next = safeNext(new URLSearchParams(call.path.query).get("next"));
-  return htmlResponse(200, loginPage({ next, error: null, anonymous }));
+  return htmlResponse(200, loginPage({ next, user: "", error: null, anonymous }));
 }
 
 /** POST /.logout: ends the session (its token must come with the form). */

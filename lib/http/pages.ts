@@ -69,6 +69,7 @@ function page(title: string, body: string, head = ""): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/.assets/style.css">
 <script src="/.assets/app.js" defer></script>
 ${head}</head>
@@ -176,9 +177,9 @@ ${empty}${more}
   );
 }
 
-/** The login form; `error` is shown above it after a failed attempt. */
+/** The login form; after a failed attempt `error` is shown above it and `user` refilled. */
 export function loginPage(
-  m: { next: string; error: string | null; anonymous: boolean },
+  m: { next: string; user: string; error: string | null; anonymous: boolean },
 ): string {
   const error = m.error === null ? "" : `<p class="error" role="alert">${esc(m.error)}</p>\n`;
   const anon = m.anonymous ? `<p><a href="/">Browse as anonymous</a></p>` : "";
@@ -188,8 +189,12 @@ export function loginPage(
 <h1>xxftp</h1>
 ${error}<form method="post" action="/.login">
 <input type="hidden" name="next" value="${esc(m.next)}">
-<label>User <input name="user" autocomplete="username" autocapitalize="none" required autofocus></label>
-<label>Password <input type="password" name="password" autocomplete="current-password"></label>
+<label>User <input name="user" value="${
+      esc(m.user)
+    }" autocomplete="username" autocapitalize="none" required${m.user ? "" : " autofocus"}></label>
+<label>Password <input type="password" name="password" autocomplete="current-password"${
+      m.user ? " autofocus" : ""
+    }></label>
 <button type="submit">Log in</button>
 </form>
 ${anon}
