@@ -5,13 +5,14 @@ TOOLS := .tools
 DENO := $(or $(shell deno --version 2>/dev/null | grep -q '^deno 2\.' && command -v deno),$(TOOLS)/deno/deno)
 ROOT ?= home
 PORT ?= 2121
+HTTP_PORT ?= 8080
 # Reading lib/ lets main.ts start the server in a Worker narrowed to $(ROOT): two walls.
 RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
 .PHONY: serve test check fmt build bench clean
 
 serve: $(DENO)
-	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT)
+	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT) --http $(HTTP_PORT)
 
 test: $(DENO) check
 	$(DENO) test --allow-all --parallel tests/
