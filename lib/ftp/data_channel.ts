@@ -3,30 +3,16 @@
  * their arguments, the RFC 2577 bounce check, refusal of passive connections
  * from any address but the client's, and the data-wait time limit.
  */
+import { canonicalHost } from "../core/address.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import { type ByteStream, connStream } from "./stream.ts";
+
+export { canonicalHost };
 
 /** A host and port a data connection goes to. */
 export interface HostPort {
   hostname: string;
   port: number;
-}
-
-/** Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is compressed. */
-export function canonicalHost(host: string): string {
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  if (mapped) return mapped[1];
-  if (!bare.includes(":")) return bare;
-  try {
-    const canon = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canon);
-    if (!m) return canon;
-    const hi = parseInt(m[1], 16), lo = parseInt(m[2], 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  } catch {
-    return bare;
-  }
 }
 
 /** Parses PORT's `h1,h2,h3,h4,p1,p2`; null when it is not six numbers 0–255. */

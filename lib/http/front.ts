@@ -9,7 +9,7 @@
  */
 import type { Core } from "../core/core.ts";
 import type { AdmitRefusal } from "../core/limits.ts";
-import { canonicalHost } from "../ftp/data_channel.ts";
+import { canonicalHost } from "../core/address.ts";
 
 /** What the front is told. */
 export interface FrontOptions {
