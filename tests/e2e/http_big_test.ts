@@ -5,6 +5,7 @@ import { UPLOAD_TEMP_PREFIX } from "../../lib/storage/local.ts";
 import { makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
 
 const GiB = 1 << 30;
+const LIB = new URL("../../lib", import.meta.url).pathname;
 
 /** The process's peak resident memory (VmHWM), in bytes. */
 async function peakMemory(pid: number): Promise<number> {
@@ -18,7 +19,12 @@ Deno.test("a 1 GiB file and a 1 GiB folder download in bounded memory", async ()
   const big = await Deno.open(join(root, "anonymous/big/huge.bin"), { write: true, create: true });
   await big.truncate(GiB);
   big.close();
-  await using srv = await startServer(root, { args: ["--http", "0"] });
+  // As `make serve` runs it: the server in the narrowed Worker, inside this one process.
+  await using srv = await startServer(root, {
+    args: ["--http", "0"],
+    denoFlags: ["--allow-net", `--allow-read=${root},${LIB}`, `--allow-write=${root}`],
+  });
+  assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
   const base = `http://127.0.0.1:${srv.httpPort}`;
   const before = await peakMemory(srv.pid);
   const file = await run(

@@ -58,7 +58,12 @@ Deno.test({
       "alice/photos/": "",
       "alice/.hidden": "HIDDEN",
     });
-    await using srv = await startServer(root, { args: ["--http", "0", "--login-fail-delay", "0"] });
+    const lib = new URL("../../lib", import.meta.url).pathname;
+    await using srv = await startServer(root, {
+      args: ["--http", "0", "--login-fail-delay", "0"],
+      denoFlags: ["--allow-net", `--allow-read=${root},${lib}`, `--allow-write=${root}`],
+    });
+    assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
     const base = `http://127.0.0.1:${srv.httpPort}`;
     const work = await Deno.makeTempDir({ prefix: "xxftp-browser-" });
     const shots = Deno.env.get("XXFTP_SCREENSHOT_DIR") ?? join(work, "shots");

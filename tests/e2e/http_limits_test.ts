@@ -128,3 +128,31 @@ Deno.test("the door stops with the server: SIGTERM ends it cleanly", async () =>
   idle.close();
   await Deno.remove(join(root), { recursive: true });
 });
+
+Deno.test("a bad --http value or a port in use is one line and exit code 2", async () => {
+  const root = await makeTree({ "anonymous/": "" });
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const flags = ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}`];
+  try {
+    for (
+      const [value, said] of [["x", /--http needs a whole number/], [
+        String(busy.addr.port),
+        /--http port \d+ on 127\.0\.0\.1 is in use/,
+      ]] as const
+    ) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, main, "serve", root, "--port", "0", "--http", value],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 2, err);
+      assert.match(err, said);
+      assert.equal(err.trim().split("\n").length, 1);
+    }
+  } finally {
+    busy.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
