@@ -13,7 +13,7 @@ async function peakMemory(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-Deno.test("a 1 GiB file and a 1 GiB folder download in bounded memory", async () => {
+Deno.test("a 1 GiB file downloads, zips and uploads in bounded memory", async () => {
   const root = await makeTree({ "anonymous/big/": "" });
   // Sparse: a gibibyte of zeros costs no disk, and still goes through every read.
   const big = await Deno.open(join(root, "anonymous/big/huge.bin"), { write: true, create: true });
@@ -43,6 +43,16 @@ Deno.test("a 1 GiB file and a 1 GiB folder download in bounded memory", async ()
   const [status, size] = zip.stdout.split(" ").map(Number);
   assert.equal(status, 200, zip.stderr);
   assert.ok(size > GiB, `the archive holds the whole file (${size} bytes)`);
+  const huge = join(root, "anonymous/big/huge.bin");
+  const put = await run(
+    "curl",
+    ["-s", "-S", "-T", huge, "-o", "/dev/null", "-w", "%{http_code}", `${base}/copy.bin`],
+    undefined,
+    300_000,
+  );
+  assert.equal(put.stdout, "201", put.stderr);
+  const same = await run("cmp", [huge, join(root, "anonymous/copy.bin")], undefined, 300_000);
+  assert.equal(same.code, 0, "the uploaded gibibyte is the same");
   const peak = await peakMemory(srv.pid);
   assert.ok(
     peak < 400 * 2 ** 20,
