@@ -4,7 +4,7 @@ import { decodeRequestPath, encodePath, hasQueryFlag } from "../../lib/http/path
 import { parseBasic, safeNext } from "../../lib/http/auth.ts";
 import { destinationPath } from "../../lib/http/changes.ts";
 import { cookieValue, sameToken, SessionStore } from "../../lib/http/sessions.ts";
-import { esc, humanSize } from "../../lib/http/pages.ts";
+import { esc, humanSize, listingPage } from "../../lib/http/pages.ts";
 import { contentTypeOf } from "../../lib/http/mime.ts";
 
 // [request URL, decoded path or null (refused)]
@@ -148,4 +148,45 @@ Deno.test("page text is escaped; sizes read like people write them; types by ext
   assert.equal(contentTypeOf("photo.jpeg"), "image/jpeg");
   assert.equal(contentTypeOf(".bashrc"), "application/octet-stream");
   assert.equal(contentTypeOf("noext"), "application/octet-stream");
+});
+
+Deno.test("a listing page escapes every name and link, and offers only the permitted tools", () => {
+  const evil = `<img src=x onerror="alert(1)">&'`;
+  const page = listingPage({
+    path: `/a "b"/${evil}`,
+    user: "alice",
+    via: "session",
+    csrf: 'tok"en',
+    entries: [{ name: evil, dir: false, size: 3, mtime: new Date(0) }],
+    truncated: false,
+    canWrite: false,
+    canModify: false,
+  });
+  assert.ok(!page.includes("<img"), "no markup from names");
+  assert.ok(!page.includes(`onerror="`));
+  assert.match(page, /&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;&amp;&#39;/);
+  assert.match(
+    page,
+    /href="\/a%20%22b%22\/%3Cimg%20src%3Dx%20onerror%3D%22alert\(1\)%22%3E%26&#39;\/%3Cimg/,
+  );
+  assert.match(page, /<meta name="xxftp-csrf" content="tok&quot;en">/);
+  assert.doesNotMatch(
+    page,
+    /id="upload"|id="mkdir"|data-act=/,
+    "no write tools without permission",
+  );
+  const writable = listingPage({
+    path: "/",
+    user: "anonymous",
+    via: "anonymous",
+    csrf: null,
+    entries: [],
+    truncated: true,
+    canWrite: true,
+    canModify: false,
+  });
+  assert.match(writable, /id="upload"/);
+  assert.doesNotMatch(writable, /id="mkdir"|xxftp-csrf|action="\/\.logout"/);
+  assert.match(writable, /href="\/\.login\?next=%2F">Log in/);
+  assert.match(writable, /Only the first 0 entries are shown/);
 });
