@@ -11,10 +11,14 @@ RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
 .PHONY: serve test check fmt build bench clean
 
+# git keeps no file modes: serve gives the demo password files the 0600 that xxftp passwd writes.
 serve: $(DENO)
+	@chmod 600 home/*/.xxftp/password
 	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT) --http $(HTTP_PORT)
 
+# The real clients the tests drive are installed first when missing (tests/support/install_clients.sh).
 test: $(DENO) check
+	@bash tests/support/install_clients.sh
 	$(DENO) test --allow-all --parallel tests/
 
 check: $(DENO)

@@ -2,13 +2,40 @@
  * xxftp's command line: parse, validate, then start the server confined to
  * the folder it shares (see lib/sandbox.ts) or run a sub-command.
  */
-import { HELP, parseCommandLine, type TlsPaths, UsageError, VERSION } from "./lib/cli.ts";
+import { checkOutput, showUnder } from "./lib/check.ts";
+import {
+  CHECK_HELP,
+  HELP,
+  type LogOptions,
+  parseCommandLine,
+  type TlsPaths,
+  UsageError,
+  VERSION,
+} from "./lib/cli.ts";
+import { checkTree } from "./lib/core/check.ts";
 import { USER_NAME } from "./lib/core/accounts.ts";
+import { GetError, getFile, type GetRequest } from "./lib/get/client.ts";
 import { setPassword } from "./lib/passwd.ts";
-import { ServerStartError, startSandboxed } from "./lib/sandbox.ts";
+import { type Sandboxed, ServerStartError, startSandboxed } from "./lib/sandbox.ts";
 import type { ServerOptions } from "./lib/server.ts";
 import { tlsContext, type TlsOptions } from "./lib/ftp/tls.ts";
+import { hashPassword } from "./lib/core/passwords.ts";
+import { EventLog } from "./lib/log/output.ts";
+import { LineWriter, writeAllWith } from "./lib/log/writer.ts";
+import { encodeQr, qrTerminal } from "./lib/share/qr.ts";
+import {
+  isWildcard,
+  machineAddresses,
+  randomPassword,
+  SHARE_USER,
+  type ShareFlags,
+  shareLines,
+  shareUrls,
+  statusText,
+  urlHost,
+} from "./lib/share/share.ts";
 import { LocalStorage, readHostText, realFolder } from "./lib/storage/local.ts";
+import { humanDuration } from "./lib/units.ts";
 import { type Storage, StorageError } from "./lib/storage/storage.ts";
 
 const GRACE_MS = 5000;
@@ -47,7 +74,13 @@ async function usersOf(storage: Storage, root: string): Promise<string> {
   return users.length > SHOWN_USERS ? `${shown} and ${users.length - SHOWN_USERS} more` : shown;
 }
 
-const stamp = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+/** Standard output and error, written through queues so a slow terminal or pipe never holds up the server. */
+const [out, errOut] = (["stdout", "stderr"] as const).map((name) =>
+  new LineWriter(writeAllWith((b) => Deno[name].write(b)), {
+    name: `standard ${name === "stdout" ? "output" : "error"}`,
+    report: (message) => console.error(`xxftp: ${message}`),
+  })
+);
 
 /** Reads and checks the certificate and key, so a bad one is a usage error, not a failed handshake. */
 async function readTls(paths: TlsPaths): Promise<TlsOptions> {
@@ -65,22 +98,79 @@ async function readTls(paths: TlsPaths): Promise<TlsOptions> {
   return tls;
 }
 
-async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<number> {
+/** How often the status line is redrawn. */
+const STATUS_MS = 1000;
+
+/** Keeps the status line current (on a terminal): counts from the server, a rate from their deltas. */
+function showStatus(server: Sandboxed, stopsAt: number | null): () => void {
+  let last = { total: 0, at: Date.now() };
+  let asking = false;
+  const timer = setInterval(async () => {
+    if (asking) return;
+    asking = true;
+    const s = await server.status().catch(() => null);
+    asking = false;
+    if (s === null) return;
+    const at = Date.now();
+    const rate = (s.total - last.total) * 1000 / Math.max(1, at - last.at);
+    last = { total: s.total, at };
+    out.status(statusText(s, rate, stopsAt === null ? null : stopsAt - at));
+  }, STATUS_MS);
+  return () => {
+    clearInterval(timer);
+    out.status(null);
+  };
+}
+
+async function serve(
+  given: ServerOptions,
+  tlsPaths: TlsPaths | null,
+  share: ShareFlags | null,
+  logOptions: LogOptions,
+): Promise<number> {
   const root = await folderArg(given.root, "root folder");
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
   const tls = tlsPaths && await readTls(tlsPaths);
-  const options = { ...given, root, allowOutside, tls };
+  const events = new EventLog(logOptions.format, out, errOut);
+  if (logOptions.xferlog !== null) {
+    const path = logOptions.xferlog;
+    await events.openXferlog(path).catch(() => {
+      throw new UsageError(
+        `--xferlog "${path}" cannot be opened for appending (run deno with --allow-write for it)`,
+      );
+    });
+  }
+  try {
+    return await run(given, { root, allowOutside, tls }, share, events);
+  } finally {
+    await events.close();
+  }
+}
+
+/** Runs the server until a signal (or the share's expiry) stops it. */
+async function run(
+  given: ServerOptions,
+  resolved: Pick<ServerOptions, "root" | "allowOutside" | "tls">,
+  share: ShareFlags | null,
+  events: EventLog,
+): Promise<number> {
+  const { root, allowOutside, tls } = resolved;
+  const password = share?.password ? randomPassword() : null;
+  const credential = password === null
+    ? null
+    : { user: SHARE_USER, stored: await hashPassword(password) };
+  const options = { ...given, root, allowOutside, tls, credential };
   let server;
   try {
-    server = await startSandboxed(options, stamp);
+    server = await startSandboxed(options, (e) => events.emit(e));
   } catch (err) {
     if (err instanceof ServerStartError && err.kind === "AddrInUse") {
       throw new UsageError(`port ${given.port} on ${given.host} is in use`);
     }
-    if (err instanceof ServerStartError && err.kind === "HttpAddrInUse") {
-      throw new UsageError(`--http port ${given.http} on ${given.host} is in use`);
+    if (err instanceof ServerStartError && err.kind === "PortInUse") {
+      throw new UsageError(err.message);
     }
     if (err instanceof ServerStartError && err.kind === "AddrNotAvailable") {
       throw new UsageError(`cannot listen on ${given.host}: no such local address`);
@@ -91,31 +181,124 @@ async function serve(given: ServerOptions, tlsPaths: TlsPaths | null): Promise<n
     }
     throw err;
   }
-  const host = server.addr.hostname.includes(":")
-    ? `[${server.addr.hostname}]`
-    : server.addr.hostname;
-  console.log(`xxftp ${VERSION} serving ${root}`);
+  const startedAt = new Date();
+  const { hostname, port } = server.addr;
+  out.line(`xxftp ${VERSION} serving ${root}`);
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
-  console.log(`  listening on ${scheme}://${host}:${server.addr.port}${tlsNote}`);
-  if (server.httpAddr !== null) {
-    const web = `${tls ? "https" : "http"}://${host}:${server.httpAddr.port}/`;
-    console.log(`  browsers: ${web} (curl too: curl -u USER:PASSWORD ${web})`);
+  out.line(`  listening on ${scheme}://${urlHost(hostname)}:${port}${tlsNote}`);
+  if (server.getAddr) {
+    const at = `${urlHost(hostname)}:${server.getAddr.port}`;
+    out.line(`  listening on get://${at} (anonymous tree, read-only; try: xxftp get ${at} NAME)`);
   }
-  const access = options.readOnly ? "read-only" : "writable";
-  console.log(
-    options.share
-      ? `  users: anonymous/ftp (any password), this folder as "/", ${access}`
-      : `  users: ${await usersOf(new LocalStorage(), root)}`,
+  const reachable = isWildcard(hostname)
+    ? (hostname === "0.0.0.0" ? "127.0.0.1" : "::1")
+    : hostname;
+  if (server.httpAddr) {
+    const web = `${tls ? "https" : "http"}://${urlHost(reachable)}:${server.httpAddr.port}/`;
+    out.line(`  browsers: ${web} (curl too: curl -u USER:PASSWORD ${web})`);
+  }
+  let firstUrl = `${scheme}://${urlHost(reachable)}:${port}/`;
+  if (share === null) out.line(`  users: ${await usersOf(new LocalStorage(), root)}`);
+  else {
+    const banner = {
+      scheme,
+      host: given.host,
+      port,
+      interfaces: isWildcard(given.host) ? machineAddresses() : [],
+      readOnly: options.readOnly,
+      password,
+      expireMs: share.expireMs,
+      now: startedAt,
+    } as const;
+    for (const line of shareLines(banner)) out.line(line);
+    firstUrl = shareUrls(banner)[0] ?? firstUrl;
+  }
+  const login = password === null ? "" : `-u ${SHARE_USER} `; // curl asks for the password
+  out.line(`  try: curl ${tls?.implicit ? "-k " : ""}${login}${firstUrl}`);
+  if (share?.qr) {
+    out.line("");
+    for (const line of qrTerminal(encodeQr(firstUrl), Deno.stdout.isTerminal()).split("\n")) {
+      out.line(line);
+    }
+    out.line(`  (QR code of ${firstUrl})`);
+  }
+  out.line(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
+  events.add({ event: "server_start", host: hostname, port, root, proto: scheme });
+  const stop = Promise.withResolvers<string>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.resolve("stopping"));
+  }
+  if (events.hasXferlog) Deno.addSignalListener("SIGHUP", () => void events.reopenXferlog());
+  const expiry = share?.expireMs == null ? null : setTimeout(
+    () => stop.resolve(`the share expired after ${humanDuration(share.expireMs ?? 0)}: stopping`),
+    share.expireMs,
   );
-  console.log(`  try: curl ${tls?.implicit ? "-k " : ""}${scheme}://${host}:${server.addr.port}/`);
-  console.log(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
-  const { promise, resolve } = Promise.withResolvers<void>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
-  await promise;
-  stamp("stopping");
+  const stopsAt = share?.expireMs == null ? null : startedAt.getTime() + share.expireMs;
+  const hideStatus = share !== null && events.format === "text" && Deno.stdout.isTerminal()
+    ? showStatus(server, stopsAt)
+    : null;
+  if (share === null) {
+    checkAtStart(root, given.root, allowOutside, events).catch((e) =>
+      events.note(`check: could not read the tree (${(e as Error).message})`)
+    );
+  }
+  events.add({ event: "server_stop", reason: await stop.promise });
+  if (expiry !== null) clearTimeout(expiry);
+  hideStatus?.();
   await server.stop(GRACE_MS);
+  events.note("stopped");
   return 0;
+}
+
+/** `xxftp check`: problems, then the table of users; 0 when nothing is wrong, else 1. */
+async function check(given: string, grants: string[]): Promise<number> {
+  const root = await folderArg(given, "root folder");
+  const allowOutside = await Promise.all(grants.map((p) => folderArg(p, "--allow-outside")));
+  const show = showUnder(root, given);
+  const report = await checkTree(new LocalStorage(), root, {
+    allowOutside,
+    temporaries: true,
+    show,
+  });
+  const result = checkOutput(report, show);
+  console.log(result.lines.join("\n"));
+  return result.exitCode;
+}
+
+/** Logs, once at start, the problems the checker finds in the served tree. */
+async function checkAtStart(
+  root: string,
+  given: string,
+  allowOutside: string[],
+  events: EventLog,
+): Promise<void> {
+  const show = showUnder(root, given);
+  const opts = { allowOutside, temporaries: false, show };
+  const report = await checkTree(new LocalStorage(), root, opts);
+  for (const p of report.problems) {
+    events.add({ event: "config", file: show(p.path), line: p.line, message: p.message });
+  }
+  const n = report.problems.length;
+  events.note(
+    n === 0
+      ? "check: no problems in the tree"
+      : `check: ${n} problem${
+        n === 1 ? "" : "s"
+      } in the tree (xxftp check ${given} lists them with a table of users)`,
+  );
+}
+
+/** `xxftp get`: 0 when the whole file arrived, 1 otherwise (one line on stderr). */
+async function getCommand(request: GetRequest): Promise<number> {
+  try {
+    await getFile(request);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof GetError)) throw err;
+    console.error(`xxftp get: ${err.message}`);
+    return 1;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -123,8 +306,10 @@ async function main(argv: string[]): Promise<number> {
     const inv = parseCommandLine(argv);
     switch (inv.kind) {
       case "help":
-        console.log(HELP);
+        console.log(inv.topic === "check" ? CHECK_HELP : HELP);
         return 0;
+      case "check":
+        return await check(inv.root, inv.allowOutside);
       case "version":
         console.log(`xxftp ${VERSION}`);
         return 0;
@@ -132,12 +317,17 @@ async function main(argv: string[]): Promise<number> {
         console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
         return 0;
       case "serve":
-        return await serve(inv.options, inv.tls);
+        return await serve(inv.options, inv.tls, inv.share, inv.log);
+      case "get":
+        return await getCommand(inv.request);
     }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`xxftp: ${err.message} (see xxftp --help)`);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    await Promise.all([out.flush(), errOut.flush()]);
+    console.error(`xxftp: ${e.message} (see xxftp --help)`);
     return 2;
+  } finally {
+    await Promise.all([out.flush(), errOut.flush()]);
   }
 }
 

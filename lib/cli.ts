@@ -3,7 +3,12 @@
  * line, exit code 2). No I/O beyond what validating the root needs.
  */
 import { parseArgs } from "node:util";
+import type { LogFormat } from "./log/format.ts";
+import type { GetRequest } from "./get/client.ts";
+import { hasControlChars, MAX_REQUEST_BYTES } from "./get/protocol.ts";
 import type { ServerOptions } from "./server.ts";
+import type { ShareFlags } from "./share/share.ts";
+import { parseDuration } from "./units.ts";
 
 /** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";
@@ -14,11 +19,17 @@ export const HELP =
 
 Usage:
   xxftp serve [ROOT] [options]     share ROOT (default ./home), one folder per user
-  xxftp share [DIR] [options] [--writable]
+  xxftp share [DIR] [options] [--writable] [--password] [--expire DURATION] [--qr]
                                    share one folder (default .) with anonymous users,
                                    read-only unless --writable; takes the serve options
   xxftp passwd USER [ROOT] [--create]
                                    set USER's password (read from a prompt, or stdin)
+  xxftp check [ROOT] [--allow-outside PATH]
+                                   report every problem the server would meet in ROOT,
+                                   then a table of users (see xxftp check --help)
+  xxftp get HOST:PORT NAME [-o FILE]
+                                   fetch NAME from a --get-port door into FILE (default: the
+                                   base name of NAME, here; -o - writes to standard output)
   xxftp --help | --version
 
 Serve options:
@@ -42,16 +53,66 @@ Serve options:
   --tls-key FILE           PEM private key for --tls-cert
   --tls-required           refuse logins before AUTH TLS and transfers without PROT P
   --implicit-tls           the port speaks TLS from the first byte (implicit FTPS, usually port 990)
+  --log-format text|json   log lines for people (stdout, the default) or one JSON object per
+                           event on stderr (connect, login, mkdir, upload, ...; never a password)
+  --xferlog FILE           also append the classic xferlog line of every transfer to FILE
+                           (wu-ftpd/ProFTPD/vsftpd format); SIGHUP reopens it (logrotate)
+  --get-port N             also serve the anonymous tree, read-only, on port N over the original's
+                           raw protocol: "get NAME", size, go-ahead, bytes (off by default)
+
+Share options:
+  --writable               let whoever logs in upload, rename and delete (default: read-only)
+  --password               no anonymous logins: user "share" with a fresh random password,
+                           printed once and kept in memory only
+  --expire DURATION        stop by itself after DURATION: 30s, 30m, 2h, 1d
+  --qr                     print a QR code of the first URL
+  With --host 0.0.0.0 or ::, share prints a URL per network address of this machine
+  (under deno run that needs --allow-sys=networkInterfaces). On a terminal a status line
+  shows clients, transfers and their rate.
 
 The served tree: ROOT/<user>/ is a user; ROOT/anonymous/ is anonymous (any password).
 See README.md for .xxftp/password, permission, size and virtual.`;
 
+/** The text `xxftp check --help` prints. */
+export const CHECK_HELP = `Usage: xxftp check [ROOT] [--allow-outside PATH]...
+
+Reads the served tree ROOT (default ./home) the way the server does and prints
+every problem the server would meet, one per line as path:line: message
+(path: message when no one line is at fault):
+  - permission, size and virtual lines it cannot parse
+  - virtual folders whose target does not exist, is no folder, or lies outside
+    ROOT (and outside every --allow-outside PATH)
+  - folders in ROOT nobody can log in to (names other than letters, digits, _)
+  - password files in no known form, legacy MD5 (weak) ones, and ones readable
+    by group or others; users without a password who may write
+    (anonymous is meant to be open)
+  - settings files the server ignores, unfinished uploads (.xxftp-part-*)
+Then a table of users: home, login, rights at /, limit, usage, virtual folders.
+
+Exit status: 0 nothing is wrong, 1 problems found, 2 usage error.
+Under deno: deno run --allow-read=ROOT main.ts check ROOT`;
+
 /** What the command line asks for. */
 export type Invocation =
-  | { kind: "help" }
+  | { kind: "help"; topic: "main" | "check" }
   | { kind: "version" }
-  | { kind: "serve"; options: ServerOptions; tls: TlsPaths | null }
-  | { kind: "passwd"; user: string; root: string; create: boolean };
+  | {
+    kind: "serve";
+    options: ServerOptions;
+    tls: TlsPaths | null;
+    share: ShareFlags | null;
+    log: LogOptions;
+  }
+  | { kind: "passwd"; user: string; root: string; create: boolean }
+  | { kind: "check"; root: string; allowOutside: string[] }
+  | { kind: "get"; request: GetRequest };
+
+/** How the run logs. */
+export interface LogOptions {
+  format: LogFormat;
+  /** The xferlog file (`--xferlog`), as given; null: none. */
+  xferlog: string | null;
+}
 
 /** Where the certificate and key are, and the TLS policy; main reads the files. */
 export interface TlsPaths {
@@ -98,6 +159,38 @@ function publicHost(value: string | undefined): string | null {
   return value;
 }
 
+function logFormat(value: string | undefined): LogFormat {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(`--log-format takes text or json, not "${value}"`);
+}
+
+/** Parses `HOST:PORT` (`[::1]:PORT` for IPv6). */
+function hostPort(value: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) {
+    throw new UsageError(`get needs HOST:PORT (e.g. 127.0.0.1:6666 or [::1]:6666), not "${value}"`);
+  }
+  return { hostname: m[1] ?? m[2], port };
+}
+
+/** `xxftp get HOST:PORT NAME [-o FILE]`: where the file goes is `-o`, else NAME's base name. */
+function getRequest(rest: string[], output: string | undefined): GetRequest {
+  if (rest.length !== 2) throw new UsageError("usage: xxftp get HOST:PORT NAME [-o FILE]");
+  const [address, name] = rest;
+  if (name === "" || hasControlChars(name)) {
+    throw new UsageError("get needs a NAME without control characters");
+  }
+  if (new TextEncoder().encode(`get ${name}\n`).length > MAX_REQUEST_BYTES) {
+    throw new UsageError(`get: a request is at most ${MAX_REQUEST_BYTES} bytes; NAME is longer`);
+  }
+  const base = name.split(/[\/\\]/).pop() ?? "";
+  if (output === undefined && (base === "" || base === "." || base === "..")) {
+    throw new UsageError(`"${name}" ends in no file name; give -o FILE`);
+  }
+  return { ...hostPort(address), name, output: output ?? base };
+}
+
 /** Parses argv (without the program name). Paths are returned as given, not yet resolved. */
 export function parseCommandLine(argv: string[]): Invocation {
   let parsed;
@@ -129,16 +222,31 @@ export function parseCommandLine(argv: string[]): Invocation {
         "implicit-tls": { type: "boolean" },
         "read-only": { type: "boolean" },
         writable: { type: "boolean" },
+        password: { type: "boolean" },
+        expire: { type: "string" },
+        qr: { type: "boolean" },
+        "log-format": { type: "string" },
+        xferlog: { type: "string" },
         create: { type: "boolean" },
+        "get-port": { type: "string" },
+        output: { type: "string", short: "o" },
       },
     });
   } catch (err) {
     throw new UsageError((err as Error).message.split("\n")[0]);
   }
   const { values: v, positionals } = parsed;
-  if (v.help) return { kind: "help" };
-  if (v.version) return { kind: "version" };
   const [command, ...rest] = positionals;
+  if (v.help) return { kind: "help", topic: command === "check" ? "check" : "main" };
+  if (v.version) return { kind: "version" };
+  if (command === "get") return { kind: "get", request: getRequest(rest, v.output) };
+  if (v.output !== undefined) throw new UsageError("-o belongs to get");
+  if (command === "check") {
+    const stray = Object.keys(v).find((k) => k !== "allow-outside");
+    if (stray !== undefined) throw new UsageError(`--${stray} does not belong to check`);
+    if (rest.length > 1) throw new UsageError(`check takes one folder, got ${rest.length}`);
+    return { kind: "check", root: rest[0] ?? "./home", allowOutside: v["allow-outside"] ?? [] };
+  }
   if (command === "passwd") {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
     return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
@@ -151,7 +259,13 @@ export function parseCommandLine(argv: string[]): Invocation {
   const share = command === "share";
   if (rest.length > 1) throw new UsageError(`${command} takes one folder, got ${rest.length}`);
   if (v.create) throw new UsageError("--create belongs to passwd");
-  if (v.writable && !share) throw new UsageError("--writable belongs to share");
+  for (const flag of ["writable", "password", "expire", "qr"] as const) {
+    if (v[flag] !== undefined && !share) throw new UsageError(`--${flag} belongs to share`);
+  }
+  const expireMs = v.expire === undefined ? null : parseDuration(v.expire);
+  if (expireMs === 0 || (v.expire !== undefined && expireMs === null)) {
+    throw new UsageError(`--expire needs a duration such as 30m, 2h or 1d, not "${v.expire}"`);
+  }
   const [cert, key] = [v["tls-cert"], v["tls-key"]];
   if ((cert === undefined) !== (key === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
@@ -161,13 +275,24 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
+  const port = whole("port", v.port, 2121, 0, 65535);
+  const getPort = v["get-port"] === undefined
+    ? null
+    : whole("get-port", v["get-port"], 0, 0, 65535);
+  if (getPort !== null && getPort !== 0 && getPort === port) {
+    throw new UsageError("--get-port needs a port of its own, not the --port");
+  }
+  const http = v.http === undefined ? null : whole("http", v.http, 0, 0, 65535);
+  if (http !== null && http !== 0 && (http === port || http === getPort)) {
+    throw new UsageError("--http needs a port of its own");
+  }
   return {
     kind: "serve",
     options: {
       root: rest[0] ?? (share ? "." : "./home"),
       share,
       host: v.host ?? "127.0.0.1",
-      port: whole("port", v.port, 2121, 0, 65535),
+      port,
       passivePorts: portRange(v["passive-ports"]),
       publicHost: publicHost(v["public-host"]),
       maxConnections: whole("max-connections", v["max-connections"], 500, 1, 100000),
@@ -181,7 +306,8 @@ export function parseCommandLine(argv: string[]): Invocation {
       allowOutside: v["allow-outside"] ?? [],
       tls: null,
       readOnly: share ? !v.writable : v["read-only"] ?? false,
-      http: v.http === undefined ? null : whole("http", v.http, 0, 0, 65535),
+      getPort,
+      http,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,
@@ -189,5 +315,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       required: v["tls-required"] ?? false,
       implicit: v["implicit-tls"] ?? false,
     },
+    share: share ? { password: v.password ?? false, expireMs, qr: v.qr ?? false } : null,
+    log: { format: logFormat(v["log-format"]), xferlog: v.xferlog ?? null },
   };
 }

@@ -11,6 +11,8 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ServerStatus } from "./core/activity.ts";
+import type { EventSink } from "./core/events.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
@@ -52,14 +54,17 @@ export class ServerStartError extends Error {
   }
 }
 
-/** Starts the server; rejects with `ServerStartError` when it cannot listen. */
+/** Where the doors of a started server listen. */
+type Addresses = Pick<ServerHandle, "addr" | "getAddr" | "httpAddr">;
+
+/** Starts the server, its events to `sink`; rejects with `ServerStartError` when it cannot listen. */
 export async function startSandboxed(
   options: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
 ): Promise<Sandboxed> {
   if (!mayReadWorkerCode()) {
     try {
-      return { ...(await startServer(options, log)), confinement: "process" };
+      return { ...(await startServer(options, sink)), confinement: "process" };
     } catch (err) {
       throw new ServerStartError((err as Error).name, (err as Error).message);
     }
@@ -71,12 +76,22 @@ export async function startSandboxed(
   });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;
-  const started = new Promise<FromWorker & { type: "listening" }>((resolve, reject) => {
+  /** Status requests in flight, answered in order. */
+  const asked: ((s: ServerStatus) => void)[] = [];
+  const started = new Promise<Addresses>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "log") log(m.line);
-      else if (m.type === "listening") resolve(m);
-      else if (m.type === "failed") {
+      if (m.type === "event") sink(m.event);
+      else if (m.type === "status") asked.shift()?.(m.status);
+      else if (m.type === "listening") {
+        const at = (port: number): Deno.NetAddr => ({
+          transport: "tcp",
+          hostname: m.hostname,
+          port,
+        });
+        const maybe = (port: number | null) => port === null ? null : at(port);
+        resolve({ addr: at(m.port), getAddr: maybe(m.getPort), httpAddr: maybe(m.httpPort) });
+      } else if (m.type === "failed") {
         worker.terminate();
         reject(new ServerStartError(m.name, m.message));
       } else stopped?.();
@@ -88,21 +103,21 @@ export async function startSandboxed(
     };
   });
   post({ type: "start", options });
-  const listening = await started;
-  const at = (port: number): Deno.NetAddr => ({
-    transport: "tcp",
-    hostname: listening.hostname,
-    port,
-  });
+  const addrs = await started;
   return {
-    addr: at(listening.port),
-    httpAddr: listening.httpPort === null ? null : at(listening.httpPort),
+    ...addrs,
     confinement: "worker",
     async stop(graceMs) {
       const done = new Promise<void>((r) => stopped = r);
       post({ type: "stop", graceMs });
       await done;
       worker.terminate();
+    },
+    status() {
+      const { promise, resolve } = Promise.withResolvers<ServerStatus>();
+      asked.push(resolve);
+      post({ type: "status" });
+      return promise;
     },
   };
 }

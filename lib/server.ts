@@ -1,13 +1,17 @@
 /**
  * Starts the server: the storage, the core over it, and the doors onto the
- * core (FTP/FTPS, and HTTP/HTTPS for browsers). A stray error costs one
- * session at most, never the server.
+ * core (FTP/FTPS, HTTP/HTTPS for browsers and the raw get door when asked).
+ * A stray error costs one session at most, never the server.
  */
+import type { Credential } from "./core/accounts.ts";
+import type { ServerStatus } from "./core/activity.ts";
 import { createCore } from "./core/core.ts";
+import { type EventSink, stamped } from "./core/events.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
+import { startGetDoor } from "./get/server.ts";
+import { startHttpDoor } from "./http/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
-import { type HttpDoorHandle, startHttpDoor } from "./http/server.ts";
 import { LocalStorage } from "./storage/local.ts";
 
 /** Everything the server is told at start. */
@@ -46,6 +50,10 @@ export interface ServerOptions {
   tls: TlsOptions | null;
   /** Nobody may change anything, whatever the tree's files grant. */
   readOnly: boolean;
+  /** With `share`: the one login accepted instead of anonymous (`share --password`). */
+  credential?: Credential | null;
+  /** Port of the raw get door (`--get-port`; 0 picks a free one); null: no such door. */
+  getPort: number | null;
   /** Port of the HTTP door for browsers (`--http`, HTTPS when `tls` is set); null: none. */
   http: number | null;
 }
@@ -54,18 +62,28 @@ export interface ServerOptions {
 export interface ServerHandle {
   /** Where the FTP door listens (the real port when 0 was asked). */
   addr: Deno.NetAddr;
-  /** Where the HTTP door listens, or null when there is none. */
+  /** Where the get door listens, or null when it is off. */
+  getAddr: Deno.NetAddr | null;
+  /** Where the HTTP door listens, or null when it is off. */
   httpAddr: Deno.NetAddr | null;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
+  /** Connections and transfers now. */
+  status(): Promise<ServerStatus>;
 }
 
-/** Starts serving; throws (e.g. `AddrInUse`) when a port cannot be opened. */
+/** A door's port is taken; the message names its flag, for the command line to show. */
+export class PortInUseError extends Error {
+  override name = "PortInUse";
+}
+
+/** Starts serving, logging to `sink`; throws (e.g. `AddrInUse`) when a port cannot be opened. */
 export async function startServer(
   opts: ServerOptions,
-  log: (line: string) => void,
+  sink: EventSink,
   confinement?: Confinement,
 ): Promise<ServerHandle> {
+  const log = (message: string) => sink(stamped({ event: "notice", message }));
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     log(`unexpected error (ignored): ${e.reason}`);
@@ -77,30 +95,37 @@ export async function startServer(
   const storage = new LocalStorage();
   const stale = await storage.removeStaleUploads(opts.root);
   if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
-  const core = createCore(storage, opts, log, confinement);
+  const core = createCore(storage, opts, log, confinement, sink);
   const ftp = startFtpDoor(core, opts);
-  let http: HttpDoorHandle | null = null;
-  if (opts.http !== null) {
-    try {
-      http = startHttpDoor(core, {
-        host: opts.host,
-        port: opts.http,
-        tls: opts.tls && { cert: opts.tls.cert, key: opts.tls.key },
-        headTimeoutMs: opts.loginTimeoutMs,
-        idleTimeoutMs: opts.idleTimeoutMs,
-      });
-    } catch (err) {
-      await ftp.stop(0);
-      // The name tells the command line which port it was.
-      if (err instanceof Error) err.name = `Http${err.name}`;
-      throw err;
-    }
+  let get = null;
+  try {
+    get = opts.getPort === null ? null : startGetDoor(core, { ...opts, port: opts.getPort });
+  } catch (err) {
+    await ftp.stop(0);
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new PortInUseError(`--get-port ${opts.getPort} on ${opts.host} is in use`);
+  }
+  let http = null;
+  try {
+    http = opts.http === null ? null : startHttpDoor(core, {
+      host: opts.host,
+      port: opts.http,
+      tls: opts.tls && { cert: opts.tls.cert, key: opts.tls.key },
+      headTimeoutMs: opts.loginTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    });
+  } catch (err) {
+    await Promise.all([ftp.stop(0), get?.stop(0)]);
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new PortInUseError(`--http port ${opts.http} on ${opts.host} is in use`);
   }
   return {
     addr: ftp.addr,
+    getAddr: get?.addr ?? null,
     httpAddr: http?.addr ?? null,
     async stop(graceMs) {
-      await Promise.all([ftp.stop(graceMs), http?.stop(graceMs)]);
+      await Promise.all([ftp.stop(graceMs), get?.stop(graceMs), http?.stop(graceMs)]);
     },
+    status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),
   };
 }

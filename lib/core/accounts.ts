@@ -25,6 +25,13 @@ export function accountName(given: string): string | null {
   return ANONYMOUS.has(name.toLowerCase()) ? "anonymous" : name;
 }
 
+/** A login kept in memory only (`share --password`): the user, and its password line (a hash). */
+export interface Credential {
+  user: string;
+  /** A line as a password file holds it (`hashPassword`); the password itself is never kept. */
+  stored: string;
+}
+
 /** What a login came to. */
 export type LoginResult =
   | { kind: "ok"; user: string; home: string }
@@ -43,15 +50,17 @@ export class Accounts {
     readonly guard: LoginGuard,
     /** Real paths a user folder may lie in: the root and granted paths. */
     private readonly allowed: readonly string[],
-    /** One-folder sharing: only anonymous, with the root as its `/`. */
+    /** One-folder sharing: only anonymous (or the credential's user), with the root as its `/`. */
     private readonly share: boolean,
     private readonly log: (line: string) => void,
+    /** In one-folder sharing, the one login accepted instead of anonymous. */
+    private readonly credential: Credential | null = null,
   ) {}
 
   /** The real path of a user's folder, or null when there is no such user. */
   async homeOf(user: string): Promise<string | null> {
     const { root, storage } = this.tree;
-    if (this.share) return user === "anonymous" ? root : null;
+    if (this.share) return user === (this.credential?.user ?? "anonymous") ? root : null;
     try {
       const home = await storage.realPath(join(root, user));
       const stat = await storage.stat(home);
@@ -64,7 +73,11 @@ export class Accounts {
   /** Checks a login for `user` (an account name) from `address`. */
   async login(user: string, password: string, address: string): Promise<LoginResult> {
     const home = await this.homeOf(user);
-    const stored = home === null ? null : await this.tree.password(home);
+    const stored = home === null
+      ? null
+      : this.share && this.credential !== null
+      ? this.credential.stored
+      : await this.tree.password(home);
     if (home !== null && (user === "anonymous" || stored === null)) {
       return { kind: "ok", user, home };
     }

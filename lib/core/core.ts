@@ -4,7 +4,9 @@
  * containment rules.
  */
 import type { Storage } from "../storage/storage.ts";
-import { Accounts } from "./accounts.ts";
+import { Accounts, type Credential } from "./accounts.ts";
+import { Activity } from "./activity.ts";
+import { describe, type EventInput, type EventSink, stamped } from "./events.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { QuotaBook } from "./quota.ts";
 import { LoginGuard } from "./throttle.ts";
@@ -28,6 +30,8 @@ export interface CoreOptions {
   maxConnections: number;
   /** Connections at once from one address, all doors. */
   maxPerIp: number;
+  /** One-folder sharing with a login kept in memory only (`share --password`); anonymous is then refused. */
+  credential?: Credential | null;
 }
 
 /** Server-wide services, one instance shared by every door and session. */
@@ -37,20 +41,29 @@ export interface Core {
   quota: QuotaBook;
   accounts: Accounts;
   limits: ConnectionLimits;
+  /** Transfers running and bytes moved, for a status line. */
+  activity: Activity;
   /** Real paths virtual directories may point into: the root and granted paths. */
   allowed: readonly string[];
   confinement: Confinement;
+  /** Logs a line of free text (a notice). */
   log: (line: string) => void;
+  /** Logs an event (the time and missing common fields are filled in). */
+  emit: (e: EventInput) => void;
   /** A logged-in user's view of the tree. */
   viewOf(home: string): Vfs;
 }
 
-/** Builds the core over `storage`. */
+/**
+ * Builds the core over `storage`. Events go to `sink`; without one they are
+ * written as text lines through `log`.
+ */
 export function createCore(
   storage: Storage,
   opts: CoreOptions,
   log: (line: string) => void,
   confinement: Confinement = strictConfinement,
+  sink?: EventSink,
 ): Core {
   const tree = new TreeConfig(
     storage,
@@ -68,11 +81,13 @@ export function createCore(
     storage,
     tree,
     quota: new QuotaBook(tree, allowed),
-    accounts: new Accounts(tree, guard, allowed, opts.share, log),
+    accounts: new Accounts(tree, guard, allowed, opts.share, log, opts.credential ?? null),
     limits: new ConnectionLimits(opts.maxConnections, opts.maxPerIp, guard),
+    activity: new Activity(),
     allowed,
     confinement,
     log,
+    emit: sink ? (e) => sink(stamped(e)) : (e) => log(describe(stamped(e))),
     viewOf: (home) => new Vfs(tree, home, allowed, confinement),
   };
 }

@@ -41,6 +41,11 @@ export class LoginGuard {
 
   constructor(private readonly opts: GuardOptions) {}
 
+  /** How long an address is held off. */
+  get banSeconds(): number {
+    return this.opts.banSeconds;
+  }
+
   /** Whether `address` is held off right now. */
   isBanned(address: string, now = Date.now()): boolean {
     const r = this.#byAddress.get(address);

@@ -19,10 +19,21 @@ export const NO_PERMS: Perms = new Set<Perm>();
 /** The folder name that holds configuration; never served. */
 export const CONFIG_DIR = ".xxftp";
 
-/** A parse result: the value, plus problems to log (file line numbers are 1-based). */
+/** Something wrong in a tree file: its 1-based line, or null when it is the whole file. */
+export interface FileProblem {
+  line: number | null;
+  message: string;
+}
+
+/** A parse result: the value, plus problems to log. */
 export interface Parsed<T> {
   value: T;
-  problems: string[];
+  problems: FileProblem[];
+}
+
+/** `file:line: message`, the form editors and `xxftp check` use. */
+export function formatProblem(file: string, p: FileProblem): string {
+  return `${file}${p.line === null ? "" : `:${p.line}`}: ${p.message}`;
 }
 
 /** Parses a comma list such as `read,write`; any unknown word makes the whole list void. */
@@ -32,7 +43,7 @@ export function parsePerms(text: string): Parsed<Perms> {
   if (bad.length > 0) {
     return {
       value: NO_PERMS,
-      problems: [`unknown permission "${bad[0]}": no permissions granted`],
+      problems: [{ line: 1, message: `unknown permission "${bad[0]}": no permissions granted` }],
     };
   }
   return { value: new Set(words as Perm[]), problems: [] };
@@ -40,6 +51,8 @@ export function parsePerms(text: string): Parsed<Perms> {
 
 /** One line of a `.xxftp/virtual` file. */
 export interface VirtualDir {
+  /** The line of the file it comes from (1-based). */
+  line: number;
   name: string;
   /** Absolute host path the name maps to (`$root` already substituted). */
   target: string;
@@ -58,32 +71,33 @@ export function isPlainName(name: string): boolean {
  */
 export function parseVirtual(text: string, root: string, folder: string): Parsed<VirtualDir[]> {
   const value: VirtualDir[] = [];
-  const problems: string[] = [];
+  const problems: FileProblem[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const fields = line.split(/\s+/);
+    const line = i + 1;
+    const entry = raw.trim();
+    if (entry === "" || entry.startsWith("#")) return;
+    const fields = entry.split(/\s+/);
     if (fields.length !== 3) {
-      problems.push(`line ${i + 1}: expected "<name> <real-path> <permissions>"`);
+      problems.push({ line, message: `expected "<name> <real-path> <permissions>"` });
       return;
     }
     const [name, rawPath, permText] = fields;
     if (!isPlainName(name)) {
-      problems.push(`line ${i + 1}: "${name}" is not a plain, visible name`);
+      problems.push({ line, message: `"${name}" is not a plain, visible name` });
       return;
     }
     const perms = parsePerms(permText);
     if (perms.problems.length > 0) {
-      problems.push(`line ${i + 1}: ${perms.problems[0]}`);
+      problems.push({ line, message: perms.problems[0].message });
       return;
     }
     if (value.some((v) => v.name === name)) {
-      problems.push(`line ${i + 1}: "${name}" is defined twice; the first wins`);
+      problems.push({ line, message: `"${name}" is defined twice; the first wins` });
       return;
     }
     const substituted = rawPath.replaceAll("$root", root);
     const target = isAbsolute(substituted) ? resolve(substituted) : resolve(folder, substituted);
-    value.push({ name, target, perms: perms.value });
+    value.push({ line, name, target, perms: perms.value });
   });
   return { value, problems };
 }
@@ -99,7 +113,7 @@ export function parseSize(text: string): Parsed<SizeLimit> {
   const first = text.split(/\r?\n/)[0].trim();
   if (!/^\d{1,16}$/.test(first)) {
     const reason = `"${first.slice(0, 40)}" is not a byte count: uploads refused`;
-    return { value: { kind: "broken", reason }, problems: [reason] };
+    return { value: { kind: "broken", reason }, problems: [{ line: 1, message: reason }] };
   }
   const bytes = Number(first);
   return { value: bytes === 0 ? { kind: "none" } : { kind: "limit", bytes }, problems: [] };
@@ -111,7 +125,7 @@ interface CacheEntry {
 }
 
 /** The largest tree file read; a longer one is cut there (and will not parse). */
-const MAX_TREE_FILE = 64 * 1024;
+export const MAX_TREE_FILE = 64 * 1024;
 
 /** Reads the tree's files live, re-parsing only when a file changed. */
 export class TreeConfig {
@@ -216,9 +230,10 @@ export class TreeConfig {
       stamp = read.version;
       parsed = parse(read.text);
     } catch (err) {
-      parsed = { value: unreadable, problems: [`unreadable (${(err as Error).message})`] };
+      const message = `unreadable (${(err as Error).message})`;
+      parsed = { value: unreadable, problems: [{ line: null, message }] };
     }
-    for (const p of parsed.problems) this.log(`config ${file}: ${p}`);
+    for (const p of parsed.problems) this.log(`config ${formatProblem(file, p)}`);
     this.#cache.set(file, { stamp, value: parsed.value });
     return parsed.value;
   }

@@ -41,6 +41,8 @@ export type Command =
       need: Need;
       /** The path part of the argument (LIST's `-la` flags are not part of it). */
       pathOf?: (arg: string) => string;
+      /** Runs instead when there is no argument at all (STAT: the session's status, no path). */
+      bare?: PlainHandler;
       run: PathHandler;
     }
   );
@@ -58,7 +60,7 @@ const onPath = (
   arg: Command["arg"],
   run: PathHandler,
   help: string,
-  extra: { pathOf?: (arg: string) => string; afterRnfr?: boolean } = {},
+  extra: { pathOf?: (arg: string) => string; bare?: PlainHandler; afterRnfr?: boolean } = {},
 ): Command => ({ kind: "path", login: true, need, arg, run, help, ...extra });
 
 /** Every verb the server knows. */
@@ -76,7 +78,13 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["FEAT", plain(false, "none", info.feat, "FEAT")],
   ["OPTS", plain(false, "required", info.opts, "OPTS UTF8 ON")],
   ["HELP", plain(false, "optional", (_s, arg) => info.helpFrom(COMMANDS, arg), "HELP [<verb>]")],
-  ["STAT", plain(true, "optional", info.stat, "STAT")],
+  [
+    "STAT",
+    onPath("list", "optional", dirs.statList, "STAT [<path>]", {
+      pathOf: dirs.listPath,
+      bare: info.stat,
+    }),
+  ],
   ["TYPE", plain(true, "required", info.type, "TYPE A | I")],
   ["MODE", plain(true, "required", info.mode, "MODE S")],
   ["STRU", plain(true, "required", info.stru, "STRU F")],
@@ -137,6 +145,10 @@ function siteCommand(verb: string, arg: string): [string, string] {
 
 /** Runs one command line's verb through the table; returns the reply to send, if any. */
 export async function dispatch(s: Session, given: string, rawArg: string): Promise<Reply | void> {
+  // RNFR holds for the command right after it only, and only when it succeeded:
+  // it is forgotten here, before anything can fail, and set again by RNFR's handler.
+  const renameFrom = s.renameFrom;
+  s.renameFrom = null;
   const [verb, arg] = siteCommand(given, rawArg);
   const cmd = COMMANDS.get(verb);
   if (!cmd) {
@@ -147,10 +159,9 @@ export async function dispatch(s: Session, given: string, rawArg: string): Promi
   if (cmd.login && s.vfs === null) return replies.loginFirst;
   if (cmd.arg === "none" && arg !== "") return replies.noArgument;
   if (cmd.arg === "required" && arg === "") return replies.needArgument;
-  const renameFrom = s.renameFrom;
-  if (verb !== "RNFR") s.renameFrom = null; // RNFR holds only for the command right after it
   if (cmd.afterRnfr && renameFrom === null) return replies.badSequence;
   if (cmd.kind === "plain") return await cmd.run(s, arg);
+  if (arg === "" && cmd.bare) return await cmd.bare(s, arg);
   if (s.vfs === null) return replies.loginFirst;
   const resolved = await s.vfs.resolve(s.cwd, cmd.pathOf ? cmd.pathOf(arg) : arg);
   if (!resolved.ok) return REFUSALS[resolved.refusal];

@@ -4,7 +4,7 @@
  */
 import type { SecureContext } from "node:tls";
 import type { Core } from "../core/core.ts";
-import type { BufferPool } from "./buffers.ts";
+import type { BufferPool } from "../net/buffers.ts";
 import type { DataOptions } from "./data_channel.ts";
 
 /** Server-wide services of the FTP door, one instance shared by all sessions. */
@@ -14,5 +14,11 @@ export interface ServerContext {
   /** Transfer buffers, lent to one transfer at a time. */
   buffers: BufferPool;
   /** TLS, when a certificate was given. */
-  tls: { context: SecureContext; required: boolean; implicit: boolean } | null;
+  tls: {
+    context: SecureContext;
+    /** Data connections' context (TLS 1.2 at most; see `tlsContext`). */
+    dataContext: SecureContext;
+    required: boolean;
+    implicit: boolean;
+  } | null;
 }

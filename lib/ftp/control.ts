@@ -35,7 +35,7 @@ export async function runSession(s: Session): Promise<void> {
   if (s.ctx.tls?.implicit) {
     s.protectData = true;
     const ok = await s.secureControl().then(() => true, (err) => {
-      s.log(`TLS handshake failed: ${err.message}`);
+      s.emit({ event: "tls", channel: "control", message: err.message });
       return false;
     });
     if (!ok) return void await s.close();

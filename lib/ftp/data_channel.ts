@@ -3,11 +3,9 @@
  * their arguments, the RFC 2577 bounce check, refusal of passive connections
  * from any address but the client's, and the data-wait time limit.
  */
-import { canonicalHost } from "../core/address.ts";
 import { replies, type Reply, reply } from "./replies.ts";
-import { type ByteStream, connStream } from "./stream.ts";
-
-export { canonicalHost };
+import { canonicalHost } from "../net/address.ts";
+import { type ByteStream, ConnectionLost, connStream, isNetworkError } from "../net/stream.ts";
 
 /** A host and port a data connection goes to. */
 export interface HostPort {
@@ -142,7 +140,10 @@ export class DataChannel {
     return null;
   }
 
-  /** Opens the planned data connection (consuming the plan), or says why not. */
+  /**
+   * Opens the planned data connection (consuming the plan), or says why not;
+   * rejects with `ConnectionLost` when the client connected and reset at once.
+   */
   async open(signal: AbortSignal): Promise<ByteStream | Reply> {
     const plan = this.#plan;
     this.#plan = { kind: "none" };
@@ -189,7 +190,11 @@ export class DataChannel {
         if (from === this.clientHost) return connStream(conn);
         conn.close(); // another address tried to take the data connection
       }
-    } catch {
+    } catch (err) {
+      // The client connected and reset before we took the connection: lost, not unopened.
+      if (!stop.aborted && isNetworkError(err)) {
+        throw new ConnectionLost("data connection reset before the transfer", { cause: err });
+      }
       return null;
     } finally {
       stop.removeEventListener("abort", onStop);

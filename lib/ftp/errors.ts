@@ -1,12 +1,13 @@
 /**
  * The one place where a refusal or an error that reached the FTP door
- * becomes a reply. Refusals of the core and the storage map to their codes;
- * anything else is a bug of ours, logged with its stack and answered 451
- * without host paths or internals.
+ * becomes a reply. Refusals of the core and the storage map to their codes,
+ * a lost connection to 426 with one log line; anything else is a bug of
+ * ours, logged with its stack and answered 451 without host paths or internals.
  */
 import { type RefusalKind, refusalOf } from "../core/refusal.ts";
 import { StorageError } from "../storage/storage.ts";
 import { replies, type Reply, reply } from "./replies.ts";
+import { isNetworkError } from "../net/stream.ts";
 
 /** The FTP reply for each refusal. */
 export const REFUSALS: Record<RefusalKind, Reply> = {
@@ -30,6 +31,10 @@ export const REFUSALS: Record<RefusalKind, Reply> = {
 
 /** The reply for `err`; `log` gets one line when the error needs an operator's eye. */
 export function replyForError(err: unknown, log: (line: string) => void): Reply {
+  if (isNetworkError(err)) {
+    log(`connection lost: ${err instanceof Error ? err.message : String(err)}`);
+    return replies.aborted;
+  }
   const kind = refusalOf(err);
   if (kind !== null) {
     // A refusal by Deno's sandbox or by file modes is worth knowing about.

@@ -5,13 +5,14 @@
  */
 import type { Core } from "../core/core.ts";
 import type { AdmitRefusal } from "../core/limits.ts";
-import { BufferPool } from "./buffers.ts";
+import { BufferPool } from "../net/buffers.ts";
 import type { ServerContext } from "./context.ts";
 import { runSession } from "./control.ts";
-import { canonicalHost } from "./data_channel.ts";
+import { canonicalHost } from "../net/address.ts";
+import type { DoorHandle } from "../net/door.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import { Session } from "./session.ts";
-import { connStream } from "./stream.ts";
+import { connStream } from "../net/stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
 
 /** The FTP door's own settings. */
@@ -32,14 +33,6 @@ export interface FtpOptions {
   dataTimeoutMs: number;
   /** FTPS (RFC 4217), or null for plain FTP only. */
   tls: TlsOptions | null;
-}
-
-/** A running door. */
-export interface DoorHandle {
-  /** Where it listens (the real port when 0 was asked). */
-  addr: Deno.NetAddr;
-  /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
-  stop(graceMs: number): Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -66,6 +59,7 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
     buffers: new BufferPool(),
     tls: opts.tls && {
       context: tlsContext(opts.tls),
+      dataContext: tlsContext(opts.tls, true),
       required: opts.tls.required,
       implicit: opts.tls.implicit,
     },
@@ -77,7 +71,7 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
-      if (s.user === null && now - s.connectedAt > opts.loginTimeoutMs) {
+      if (s.user === null && now - s.loginClockFrom > opts.loginTimeoutMs) {
         void s.close(replies.loginTimeout);
       } else if (s.transfer === null && now - s.lastActivity > opts.idleTimeoutMs) {
         void s.close(replies.idle);
@@ -100,15 +94,18 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
       const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
       const release = core.limits.admit(client);
       if (typeof release === "string") {
+        core.emit({ event: "refused", ip: client, proto: "ftp", reason: release });
         refuse(conn, refusals[release]);
         continue;
       }
       const local = (conn.localAddr as Deno.NetAddr).hostname;
       const session = new Session(nextId++, connStream(conn), client, local, ctx);
       sessions.add(session);
+      session.emit({ event: "connect" });
       runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
         sessions.delete(session);
         release();
+        session.emit({ event: "disconnect", duration_ms: Date.now() - session.connectedAt });
       });
     }
   })().catch((err) => core.log(`accept loop ended: ${err}`));

@@ -4,14 +4,16 @@
  * beside the command loop (lib/ftp/control.ts) so ABOR and STAT are answered
  * while data flows.
  */
+import { asciiStream } from "./ascii.ts";
 import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
+import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 
 /** How long a closing session waits for its last reply to be taken. */
@@ -31,16 +33,20 @@ export class Session {
   /** Set by REST for the one command after it. */
   restOffset = 0;
   renameFrom: Target | null = null;
+  /** TYPE I; TYPE A (converting line ends) until the client says otherwise, as RFC 959 wants. */
   binary = false;
   /** The control connection runs over TLS. */
   secure = false;
   /** Data connections run over TLS (PROT P). */
   protectData = false;
   readonly data: DataChannel;
+  /** When the connection was accepted. */
   readonly connectedAt = Date.now();
+  /** When the login time limit started: at connect, and again when USER ended a login. */
+  loginClockFrom = Date.now();
   lastActivity = Date.now();
   transfer: Transfer | null = null;
-  /** Commands received before login (the pre-login cap). */
+  /** Commands received while not logged in (the pre-login cap). */
   commandsBeforeLogin = 0;
   #closing = false;
   #closed = false;
@@ -69,15 +75,44 @@ export class Session {
     this.secure = true;
   }
 
+  /**
+   * Ends a login (USER after login): commands need a login again, and the
+   * login time limit and the pre-login command cap start over, as for a new
+   * connection. Not logged in, it changes nothing, so USER cannot stretch
+   * either limit. Failed logins count per address (LoginGuard), not here.
+   */
+  logout(): void {
+    if (this.user === null) return;
+    this.log("logged out by USER");
+    this.user = null;
+    this.vfs = null;
+    this.cwd = "/";
+    this.loginClockFrom = Date.now();
+    this.commandsBeforeLogin = 0;
+  }
+
   /** The user's file system; path handlers run only after login, so it is there. */
   get fs(): Vfs {
     if (this.vfs === null) throw new Error("no file system before login");
     return this.vfs;
   }
 
-  /** Logs a line tagged with this session. */
-  log(line: string): void {
-    this.ctx.core.log(`[${this.id} ${this.clientHost}${this.user ? " " + this.user : ""}] ${line}`);
+  /** Logs an event of this session (its number, address, user and protocol filled in). */
+  emit(e: EventInput): void {
+    const proto = this.secure ? "ftps" : "ftp";
+    this.ctx.core.emit({ session: this.id, ip: this.clientHost, user: this.user, proto, ...e });
+  }
+
+  /** Logs how a transfer of `path` ended. */
+  transferEnded(event: "upload" | "download", path: string, t: Transfer, status: TransferStatus) {
+    const mode = this.binary ? "binary" : "ascii";
+    const duration = Date.now() - t.startedAt;
+    this.emit({ event, path, bytes: t.bytes, duration_ms: duration, status, mode });
+  }
+
+  /** Logs a line of free text tagged with this session. */
+  log(message: string): void {
+    this.emit({ event: "notice", message });
   }
 
   /** Whether the session has been closed. */
@@ -121,22 +156,27 @@ export class Session {
       return;
     }
     const t = new Transfer(what);
+    const counted = this.ctx.core.activity.begin(t);
     const { abort } = t;
     t.done = (async () => {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
       );
-      const data = await this.#openData(abort.signal);
+      const data = await this.#openData(abort.signal).catch((err) =>
+        replyForError(err, (line) => this.log(`${what}: ${line}`))
+      );
       if ("code" in data) {
         await this.send(data);
         return;
       }
+      t.startedAt = Date.now();
       const onAbort = () => data.close();
       abort.signal.addEventListener("abort", onAbort);
       let result: Reply;
       const buffer = this.ctx.buffers.take();
       try {
-        result = await work({ data, signal: abort.signal, buffer, transfer: t });
+        const stream = this.binary ? data : asciiStream(data);
+        result = await work({ data: stream, signal: abort.signal, buffer, transfer: t });
       } catch (err) {
         result = abort.signal.aborted
           ? replies.aborted
@@ -146,8 +186,10 @@ export class Session {
         data.close();
         this.ctx.buffers.give(buffer);
       }
+      if (abort.signal.aborted) this.log(`${what}: aborted after ${t.bytes} bytes`);
       if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
     })().finally(() => {
+      counted();
       if (this.transfer === t) this.transfer = null;
       this.lastActivity = Date.now();
     });
@@ -159,10 +201,10 @@ export class Session {
     const plain = await this.data.open(signal);
     if ("code" in plain || !this.protectData || this.ctx.tls === null) return plain;
     try {
-      return await secureStream(plain, this.ctx.tls.context, HANDSHAKE_MS);
+      return await secureStream(plain, this.ctx.tls.dataContext, HANDSHAKE_MS);
     } catch (err) {
       plain.close();
-      this.log(`data TLS handshake failed: ${(err as Error).message}`);
+      this.emit({ event: "tls", channel: "data", message: (err as Error).message });
       return reply(425, "Can't open data connection: TLS negotiation failed.");
     }
   }

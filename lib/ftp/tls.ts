@@ -6,7 +6,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
-import type { ByteStream } from "./stream.ts";
+import { type ByteStream, ConnectionLost } from "../net/stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
 export interface TlsOptions {
@@ -19,10 +19,14 @@ export interface TlsOptions {
 }
 
 /**
- * Builds the context once; every session shares it (and its session tickets).
- * Throws, with a reason, when the certificate or key is unusable or they do not match.
+ * Builds a context once; every session shares it (and its session tickets).
+ * Data connections (`forData`) stay at TLS 1.2: in TLS 1.3 the server sends
+ * session tickets after the handshake, and a client that uploads without
+ * ever reading them (rclone) closes with unread bytes, so its kernel resets
+ * the connection and the end of the upload is lost. Throws, with a reason,
+ * when the certificate or key is unusable or they do not match.
  */
-export function tlsContext(opts: TlsOptions): SecureContext {
+export function tlsContext(opts: TlsOptions, forData = false): SecureContext {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(opts.cert);
@@ -36,7 +40,8 @@ export function tlsContext(opts: TlsOptions): SecureContext {
     throw new Error("the key is not a PEM private key");
   }
   if (!cert.checkPrivateKey(key)) throw new Error("the key does not belong to the certificate");
-  return createSecureContext({ cert: opts.cert, key: opts.key, minVersion: "TLSv1.2" });
+  const maxVersion = forData ? "TLSv1.2" : "TLSv1.3";
+  return createSecureContext({ cert: opts.cert, key: opts.key, minVersion: "TLSv1.2", maxVersion });
 }
 
 /** Decrypted bytes waiting for the reader, beyond which the raw connection is not read. */
@@ -84,31 +89,56 @@ function duplexOver(stream: ByteStream, backlog: Backlog): Duplex {
   });
 }
 
-/** A ByteStream reading decrypted bytes from a TLS socket. */
-function streamOver(socket: TLSSocket, backlog: Backlog): ByteStream {
+/** `err` as a `ConnectionLost`, keeping its text and itself as the cause. */
+function lost(err: unknown): ConnectionLost {
+  if (err instanceof ConnectionLost) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new ConnectionLost(text, { cause: err });
+}
+
+/**
+ * A ByteStream reading decrypted bytes from a TLS socket over `raw`. Its read()
+ * returns null only after the peer's close_notify; every other end rejects.
+ */
+function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStream {
   const chunks: Uint8Array[] = [];
-  let ended = false;
+  /** "open" while bytes may come, "ended" after close_notify, otherwise why the stream was lost. */
+  let state: "open" | "ended" | ConnectionLost = "open";
+  let rawError: unknown = null;
+  /** Writes not yet taken by the TLS socket. */
+  let writing = 0;
   let wake: (() => void) | null = null;
-  const notify = () => {
+  const finish = (how: "ended" | ConnectionLost) => {
+    if (state === "open") state = how;
     wake?.();
     wake = null;
   };
+  raw.on("error", (err) => rawError ??= err);
   socket.on("data", (chunk: Uint8Array) => {
     chunks.push(chunk);
     backlog.add(chunk.length);
-    notify();
+    wake?.();
+    wake = null;
   });
-  for (const event of ["end", "close", "error"]) {
-    socket.on(event, () => {
-      ended = true;
-      notify();
-    });
-  }
+  // Deno's node:tls says "end" both for close_notify and for a raw connection that
+  // just ended. It decrypts each record as it arrives, so a close_notify ends the
+  // TLS stream while the raw one is still open; after a bare FIN the raw side ended first.
+  socket.on("end", () => {
+    finish(
+      raw.readableEnded ? new ConnectionLost("TLS stream ended without close_notify") : "ended",
+    );
+  });
+  socket.on("error", (err) => finish(lost(err)));
+  // A reset raw connection closes the TLS socket with neither "end" nor "error".
+  socket.on("close", () => finish(lost(rawError ?? "connection closed without close_notify")));
   return {
     async read(buf) {
-      while (chunks.length === 0 && !ended) await new Promise<void>((r) => wake = r);
+      while (chunks.length === 0 && state === "open") await new Promise<void>((r) => wake = r);
       const chunk = chunks[0];
-      if (chunk === undefined) return null;
+      if (chunk === undefined) {
+        if (state instanceof ConnectionLost) throw state;
+        return null;
+      }
       const n = Math.min(buf.length, chunk.length);
       buf.set(chunk.subarray(0, n));
       if (n < chunk.length) chunks[0] = chunk.subarray(n);
@@ -117,13 +147,23 @@ function streamOver(socket: TLSSocket, backlog: Backlog): ByteStream {
       return n;
     },
     write(data) {
+      // Deno's node:tls fails a zero-length write (EPERM); there is nothing to send anyway.
+      if (data.length === 0) return Promise.resolve();
+      if (socket.destroyed) return Promise.reject(lost(rawError ?? "connection closed"));
       // node keeps the chunk until it is encrypted; callers reuse their buffers.
+      writing++;
       return new Promise((resolve, reject) =>
-        socket.write(data.slice(), (err) => err ? reject(err) : resolve())
+        socket.write(data.slice(), (err) => {
+          writing--;
+          if (err) reject(lost(err));
+          else resolve();
+        })
       );
     },
     close() {
       if (socket.destroyed) return;
+      // Bytes still on their way mean the transfer was stopped (ABOR): cut it at once.
+      if (writing > 0) return void socket.destroy();
       // close_notify first, so the peer knows the data is complete; give up after a while.
       const timer = setTimeout(() => socket.destroy(), 2000);
       socket.end(() => {
@@ -151,7 +191,7 @@ export function secureStream(
     }, timeoutMs);
     socket.once("secure", () => {
       clearTimeout(timer);
-      resolve(streamOver(socket, backlog));
+      resolve(streamOver(socket, raw, backlog));
     });
     socket.once("error", (err) => {
       clearTimeout(timer);

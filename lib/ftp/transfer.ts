@@ -4,7 +4,7 @@
  * transfers that stalled.
  */
 import type { Reply } from "./replies.ts";
-import type { ByteStream } from "./stream.ts";
+import type { ByteStream } from "../net/stream.ts";
 
 /** What a transfer's work gets once the data connection is open. */
 export interface TransferIo {
@@ -26,6 +26,8 @@ export class Transfer {
   done: Promise<void> = Promise.resolve();
   /** Bytes moved so far. */
   bytes = 0;
+  /** When data began to move (the data connection was open). */
+  startedAt = Date.now();
   #seenBytes = -1;
   #seenAt = 0;
 

@@ -11,9 +11,9 @@ import { baseName, visibleEntries } from "../core/entries.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 import type { UserCall } from "./context.ts";
 import { attachment } from "./download.ts";
-import { StreamBroke } from "./errors.ts";
 import { baseHeaders } from "./respond.ts";
-import { type ZipEntry, zipStream } from "./zip.ts";
+import { type ChunkSource, downloadBody, HttpTransfer } from "./transfer.ts";
+import { zipChunks, type ZipEntry } from "./zip.ts";
 
 const noFile = () => Promise.reject(new Error("a folder has no content"));
 
@@ -62,18 +62,18 @@ export function sendFolderZip(call: UserCall, t: Target): Response {
     "Cache-Control": "private, no-store",
   });
   if (call.req.method === "HEAD") return new Response(null, { headers });
-  call.log(`zip of ${t.path}`);
   async function* all(): AsyncGenerator<ZipEntry> {
     yield { name: top, dir: true, mtime: t.stat?.mtime ?? new Date(), size: 0, open: noFile };
     yield* folderEntries(call.vfs, t, top);
   }
-  const body = zipStream(
-    all(),
-    {},
-    (err) => {
-      call.log(`zip of ${t.path} stopped: ${(err as Error).message}`);
-      return new StreamBroke();
+  const chunks = zipChunks(all());
+  const source: ChunkSource = {
+    next: async () => {
+      const r = await chunks.next();
+      return r.done ? null : r.value;
     },
-  );
-  return new Response(body, { headers });
+    close: () => void chunks.return(undefined), // closes the file being read, if any
+  };
+  const transfer = new HttpTransfer(call, "download", t.path);
+  return new Response(downloadBody(call, transfer, source), { headers });
 }

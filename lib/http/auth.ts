@@ -90,12 +90,15 @@ async function check(
 ): Promise<{ user: string; home: string } | Response> {
   const name = accountName(given);
   if (name === null) return needLogin(call, "Login incorrect.", retry);
-  const result = await call.door.core.accounts.login(name, password, call.client);
+  const { accounts } = call.door.core;
+  const result = await accounts.login(name, password, call.client);
   if (result.kind === "banned") return heldOff();
   if (result.kind === "failed") {
-    call.log(`login failed for "${name}" (${retry ? "form" : "Basic"})`);
+    call.emit({ event: "login_failed", user: name });
     await sleep(result.delayMs);
-    return result.banned ? heldOff() : needLogin(call, "Login incorrect.", retry);
+    if (!result.banned) return needLogin(call, "Login incorrect.", retry);
+    call.emit({ event: "ban", user: name, seconds: accounts.guard.banSeconds });
+    return heldOff();
   }
   return { user: result.user, home: result.home };
 }
@@ -192,7 +195,7 @@ export async function loginForm(call: Call): Promise<Response> {
   const ok = await check(call, user, form.get("password") ?? "", { next, user });
   if (ok instanceof Response) return ok;
   const session = call.door.sessions.create(ok.user, ok.home);
-  call.log(`logged in as ${ok.user} (form)`);
+  call.emit({ event: "login", user: ok.user });
   return redirect(303, next, {
     "Set-Cookie": sessionCookie(session.id, call.door.secure),
   });
@@ -212,6 +215,6 @@ export async function logout(call: Call, who: Identity): Promise<Response> {
   const refusal = csrfRefusal(call, who, form.get("csrf") ?? "");
   if (refusal !== null) return textResponse(403, refusal);
   if (who.session) call.door.sessions.drop(who.session.id);
-  call.log(`logged out`);
+  call.log("logged out");
   return redirect(303, "/", { "Set-Cookie": clearedCookie(call.door.secure) });
 }

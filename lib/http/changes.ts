@@ -17,7 +17,7 @@ const noContent = () => new Response(null, { status: 204, headers: baseHeaders()
 /** MKCOL: makes a folder (`modify` was checked); 201. */
 export async function makeFolderCall(call: UserCall, t: Target): Promise<Response> {
   await makeFolder(call.door.core, t);
-  call.log(`made folder ${t.path}`);
+  call.emit({ event: "mkdir", path: t.path });
   return textResponse(201, "Created.", { Location: encodePath(t.path, true) });
 }
 
@@ -26,7 +26,7 @@ export async function deleteCall(call: UserCall, t: Target): Promise<Response> {
   if (t.stat === null) return failureResponse(call, REFUSALS["not-found"]);
   if (t.stat.isDir) await removeFolder(call.door.core, t);
   else await deleteFile(call.door.core, t);
-  call.log(`deleted ${t.path}`);
+  call.emit({ event: t.stat.isDir ? "rmdir" : "delete", path: t.path });
   return noContent();
 }
 
@@ -54,7 +54,7 @@ export async function moveCall(call: UserCall, from: Target): Promise<Response> 
     return textResponse(412, "The destination exists.");
   }
   await rename(call.door.core, from, to);
-  call.log(`renamed ${from.path} to ${to.path}`);
+  call.emit({ event: "rename", path: from.path, from: from.path, to: to.path });
   return to.stat === null
     ? textResponse(201, "Created.", { Location: encodePath(to.path, from.stat.isDir) })
     : noContent();

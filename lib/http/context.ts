@@ -1,5 +1,6 @@
 /** What the HTTP door's handlers share: the door's context and one request's. */
 import type { Core } from "../core/core.ts";
+import type { EventInput } from "../core/events.ts";
 import type { Vfs } from "../core/vfs.ts";
 import type { RequestPath } from "./paths.ts";
 import type { Session, SessionStore } from "./sessions.ts";
@@ -32,8 +33,10 @@ export interface Call {
   path: RequestPath;
   /** The client reads HTML (a browser), not plain text (curl). */
   html: boolean;
-  /** One log line, tagged with the client and user. */
-  log(line: string): void;
+  /** Logs an event of this request (its connection, client, user and door filled in). */
+  emit(e: EventInput): void;
+  /** Logs a line of free text tagged like `emit`. */
+  log(message: string): void;
 }
 
 /** A request whose sender is known, with their view of the tree. */

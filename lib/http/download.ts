@@ -3,16 +3,16 @@
  * version) and `Last-Modified`; conditional requests (`If-None-Match`,
  * `If-Modified-Since` → 304); one byte range (`Range` → 206, or 416), honoured
  * only while `If-Range` still matches. The body streams from the storage one
- * chunk per read, so memory stays flat whatever the size.
+ * chunk per read (transfer.ts), so memory stays flat whatever the size.
  */
 import type { ReadHandle, Stat } from "../storage/storage.ts";
 import type { Target } from "../core/vfs.ts";
 import { baseName } from "../core/entries.ts";
 import type { UserCall } from "./context.ts";
-import { StreamBroke } from "./errors.ts";
 import { contentTypeOf } from "./mime.ts";
 import { hasQueryFlag } from "./paths.ts";
 import { baseHeaders, FILE_POLICY } from "./respond.ts";
+import { type ChunkSource, downloadBody, HttpTransfer } from "./transfer.ts";
 
 /** An inclusive byte range. */
 export interface ByteRange {
@@ -85,52 +85,24 @@ export function attachment(name: string): string {
 /** Bytes read from the storage per chunk sent. */
 const CHUNK = 128 * 1024;
 
-/**
- * A stream of `length` bytes from `handle`, read as the client takes them. A
- * file that ends early errors the stream, so the client sees a short body.
- */
-export function fileBody(
-  handle: ReadHandle,
-  length: number,
-  log: (line: string) => void,
-): ReadableStream<Uint8Array> {
+/** The chunks of `length` bytes of an open file; a file that ends early (it changed) is an error. */
+export function fileChunks(handle: ReadHandle, length: number): ChunkSource {
   let left = length;
   let open = true;
-  const close = () => {
-    if (open) handle.close();
-    open = false;
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (left === 0) {
-        close();
-        return c.close();
-      }
+  return {
+    async next() {
+      if (left === 0) return null;
       const buf = new Uint8Array(Math.min(CHUNK, left));
-      let n: number | null;
-      try {
-        n = await handle.read(buf);
-      } catch (err) {
-        if (!open) return; // the client went away: cancel closed the file under this read
-        close();
-        log(`read failed: ${(err as Error).message}`);
-        return c.error(new StreamBroke());
-      }
-      if (!open) return;
-      if (n === null) {
-        close();
-        log(`the file ended ${left} bytes early (changed while sent)`);
-        return c.error(new StreamBroke());
-      }
+      const n = await handle.read(buf);
+      if (n === null) throw new Error(`the file ended ${left} bytes early (changed while sent)`);
       left -= n;
-      c.enqueue(n === buf.length ? buf : buf.subarray(0, n));
-      if (left === 0) {
-        close();
-        c.close();
-      }
+      return n === buf.length ? buf : buf.subarray(0, n);
     },
-    cancel: close,
-  }, { highWaterMark: 0 });
+    close() {
+      if (open) handle.close();
+      open = false;
+    },
+  };
 }
 
 /** The validators and caching headers of a file. */
@@ -172,6 +144,9 @@ export async function sendFile(call: UserCall, t: Target & { stat: Stat }): Prom
   const status = range === null ? 200 : 206;
   if (req.method === "HEAD") return new Response(null, { status, headers });
   const handle = await call.door.core.storage.openRead(t.realPath, start);
-  const body = fileBody(handle, length, (line) => call.log(`sending ${t.path}: ${line}`));
-  return new Response(body, { status, headers });
+  const transfer = new HttpTransfer(call, "download", t.path);
+  return new Response(downloadBody(call, transfer, fileChunks(handle, length)), {
+    status,
+    headers,
+  });
 }

@@ -8,8 +8,9 @@
  * handler finds the client of a request by the relay's local port.
  */
 import type { Core } from "../core/core.ts";
+import type { EventInput } from "../core/events.ts";
 import type { AdmitRefusal } from "../core/limits.ts";
-import { canonicalHost } from "../core/address.ts";
+import { canonicalHost } from "../net/address.ts";
 
 /** What the front is told. */
 export interface FrontOptions {
@@ -45,15 +46,27 @@ export class Relay {
   /** When a write that has not finished began, per direction (to the client, to the server). */
   readonly writing: [number | null, number | null] = [null, null];
   #closed = false;
+  /** The last user a request on this connection logged in as (a login is logged once). */
+  user: string | null = null;
+  readonly connectedAt = Date.now();
 
   constructor(
+    /** The connection's number, for the log. */
+    readonly id: number,
     /** The client's canonical address. */
     readonly address: string,
     /** The connection came in over TLS. */
     readonly secure: boolean,
     readonly outer: Deno.Conn,
     readonly inner: Deno.TcpConn,
+    private readonly core: Core,
   ) {}
+
+  /** Logs an event of this connection (its number, address and door filled in). */
+  emit(e: EventInput): void {
+    const proto = this.secure ? "https" : "http";
+    this.core.emit({ session: this.id, ip: this.address, user: this.user, proto, ...e });
+  }
 
   /** A request on this connection starts being served. */
   begin(): void {
@@ -168,6 +181,8 @@ export function startFront(core: Core, opts: FrontOptions, innerPort: number): F
     : Deno.listen({ hostname: opts.host, port: opts.port });
   const relays = new Set<Relay>();
   const byPort = new Map<number, Relay>();
+  const proto = opts.tls ? "https" : "http";
+  let nextId = 1;
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -175,22 +190,26 @@ export function startFront(core: Core, opts: FrontOptions, innerPort: number): F
   }, SWEEP_MS);
 
   const serve = async (conn: Deno.Conn, address: string, release: () => void) => {
+    const id = nextId++;
     let inner: Deno.TcpConn | null = null;
     try {
       inner = await Deno.connect({ hostname: "127.0.0.1", port: innerPort });
       inner.setNoDelay(true);
-      const relay = new Relay(address, opts.tls !== null, conn, inner);
+      const relay = new Relay(id, address, opts.tls !== null, conn, inner, core);
       const port = (inner.localAddr as Deno.NetAddr).port;
       relays.add(relay);
       byPort.set(port, relay);
+      relay.emit({ event: "connect" });
       try {
         await relay.run();
       } finally {
         relays.delete(relay);
         byPort.delete(port);
+        relay.emit({ event: "disconnect", duration_ms: Date.now() - relay.connectedAt });
       }
     } catch (err) {
-      core.log(`http ${address}: relay failed: ${(err as Error).message}`);
+      const message = `relay failed: ${(err as Error).message}`;
+      core.emit({ event: "notice", session: id, ip: address, proto, message });
       conn.close();
       inner?.close();
     } finally {
@@ -203,13 +222,14 @@ export function startFront(core: Core, opts: FrontOptions, innerPort: number): F
       const address = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
       const release = core.limits.admit(address);
       if (typeof release === "string") {
+        core.emit({ event: "refused", ip: address, proto, reason: release });
         void refuse(conn, release);
         continue;
       }
       if (opts.tls === null) (conn as Deno.TcpConn).setNoDelay(true);
       void serve(conn, address, release);
     }
-  })().catch((err) => core.log(`http accept loop ended: ${err}`));
+  })().catch((err) => core.emit({ event: "notice", proto, message: `accept loop ended: ${err}` }));
 
   return {
     addr: listener.addr as Deno.NetAddr,

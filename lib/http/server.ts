@@ -6,6 +6,8 @@
  */
 import { checkNeed, type Need } from "../core/access.ts";
 import type { Core } from "../core/core.ts";
+import type { EventInput } from "../core/events.ts";
+import type { DoorHandle } from "../net/door.ts";
 import type { Target } from "../core/vfs.ts";
 import { sendFolderZip } from "./archive.ts";
 import { SCRIPT, STYLE } from "./assets.ts";
@@ -14,7 +16,7 @@ import { deleteCall, makeFolderCall, moveCall } from "./changes.ts";
 import type { Call, DoorContext, UserCall } from "./context.ts";
 import { sendFile } from "./download.ts";
 import { failureOf, REFUSALS, StreamBroke } from "./errors.ts";
-import { type Front, type FrontOptions, startFront } from "./front.ts";
+import { type Front, type FrontOptions, type Relay, startFront } from "./front.ts";
 import { sendListing } from "./listing.ts";
 import { decodeRequestPath, encodePath, hasQueryFlag, type RequestPath } from "./paths.ts";
 import { baseHeaders, failureResponse, redirect, textResponse } from "./respond.ts";
@@ -23,14 +25,6 @@ import { putFile } from "./upload.ts";
 
 /** The HTTP door's own settings. */
 export type HttpOptions = FrontOptions;
-
-/** A running door. */
-export interface HttpDoorHandle {
-  /** Where it listens (the real port when 0 was asked). */
-  addr: Deno.NetAddr;
-  /** Stops accepting, lets requests being served finish for up to `graceMs`, then closes all. */
-  stop(graceMs: number): Promise<void>;
-}
 
 /** Methods the door answers on a path of the tree. */
 const ALLOW = "GET, HEAD, PUT, DELETE, MKCOL, MOVE, OPTIONS";
@@ -81,8 +75,12 @@ function change(
   return refusal === null ? run(call, t) : failureResponse(call, REFUSALS[refusal]);
 }
 
-/** Answers one request whose path decoded. */
-async function dispatch(call: Call, user: { name: string | null }): Promise<Response> {
+/** Answers one request whose path decoded; `relay` is its connection. */
+async function dispatch(
+  call: Call,
+  user: { name: string | null },
+  relay: Relay,
+): Promise<Response> {
   const { req, path, door } = call;
   const own = ASSETS[path.path];
   if (own) return asset(call, own);
@@ -95,6 +93,9 @@ async function dispatch(call: Call, user: { name: string | null }): Promise<Resp
   const who = await identify(call);
   if (who instanceof Response) return who;
   user.name = who.user;
+  // A Basic login is checked on every request; it is logged once per connection.
+  if (who.via === "basic" && relay.user !== who.user) call.emit({ event: "login" });
+  relay.user = who.user;
   if (path.path === "/.logout") {
     return req.method === "POST" ? logout(call, who) : notAllowed("POST");
   }
@@ -126,21 +127,23 @@ async function dispatch(call: Call, user: { name: string | null }): Promise<Resp
 
 const NO_PATH: RequestPath = { path: "/", slash: true, query: "" };
 
-/** Answers one request from `client`; an error becomes a status here, never a crash. */
-async function handle(door: DoorContext, req: Request, client: string): Promise<Response> {
+/** Answers one request that came through `relay`; an error becomes a status here, never a crash. */
+async function handle(door: DoorContext, req: Request, relay: Relay): Promise<Response> {
   const user: { name: string | null } = { name: null };
   const path = decodeRequestPath(req.url);
+  const emit = (e: EventInput) => relay.emit({ user: user.name, ...e });
   const call: Call = {
     door,
     req,
-    client,
+    client: relay.address,
     path: path ?? NO_PATH,
     html: (req.headers.get("accept") ?? "").includes("text/html"),
-    log: (line) => door.core.log(`[http ${client}${user.name ? " " + user.name : ""}] ${line}`),
+    emit,
+    log: (message) => emit({ event: "notice", message }),
   };
   if (path === null) return textResponse(400, "Malformed path.");
   try {
-    return await dispatch(call, user);
+    return await dispatch(call, user, relay);
   } catch (err) {
     return failureResponse(
       call,
@@ -153,7 +156,7 @@ async function handle(door: DoorContext, req: Request, client: string): Promise<
 const PRUNE_MS = 60_000;
 
 /** Starts the HTTP door; throws (e.g. `AddrInUse`) when its port cannot be opened. */
-export function startHttpDoor(core: Core, opts: HttpOptions): HttpDoorHandle {
+export function startHttpDoor(core: Core, opts: HttpOptions): DoorHandle {
   const door: DoorContext = { core, sessions: new SessionStore(), secure: opts.tls !== null };
   let front: Front | null = null;
   const inner = Deno.serve({
@@ -162,7 +165,9 @@ export function startHttpDoor(core: Core, opts: HttpOptions): HttpDoorHandle {
     onListen() {},
     onError(err) {
       // A body stream that broke off was logged where it broke, with its path.
-      if (!(err instanceof StreamBroke)) core.log(`http: response failed: ${err}`);
+      if (!(err instanceof StreamBroke)) {
+        core.emit({ event: "notice", proto: "http", message: `response failed: ${err}` });
+      }
       return new Response(null, { status: 500 });
     },
   }, (req, info) => {
@@ -171,7 +176,7 @@ export function startHttpDoor(core: Core, opts: HttpOptions): HttpDoorHandle {
     relay.begin();
     const end = () => relay.end();
     info.completed.then(end, end);
-    return handle(door, req, relay.address);
+    return handle(door, req, relay);
   });
   let started: Front;
   try {

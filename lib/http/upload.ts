@@ -4,12 +4,14 @@
  * its length, or a connection reset, publishes nothing and leaves the old
  * file as it was), and reserved against the storage limits as it arrives.
  */
-import { receiveFile, type UploadSource } from "../core/upload.ts";
+import type { TransferStatus } from "../core/events.ts";
+import { receiveFile, type UploadResult, type UploadSource } from "../core/upload.ts";
 import type { Target } from "../core/vfs.ts";
 import type { UserCall } from "./context.ts";
 import { REFUSALS } from "./errors.ts";
 import { encodePath } from "./paths.ts";
 import { baseHeaders, failureResponse, textResponse } from "./respond.ts";
+import { HttpTransfer } from "./transfer.ts";
 
 /** Bytes handed to the storage per write. */
 const BUFFER = 64 * 1024;
@@ -19,14 +21,17 @@ const BUFFER = 64 * 1024;
  * reset, or closed before its `Content-Length`) aborts the source, so the core
  * counts it as an abandoned upload rather than an error of ours.
  */
-export function bodySource(body: ReadableStream<Uint8Array> | null): UploadSource {
+export function bodySource(
+  body: ReadableStream<Uint8Array> | null,
+  progress: (n: number) => void,
+): UploadSource {
   const gaveUp = new AbortController();
   const reader = body?.getReader() ?? null;
   let pending: Uint8Array = new Uint8Array(0);
   return {
     signal: gaveUp.signal,
     buffer: new Uint8Array(BUFFER),
-    progress: () => {},
+    progress,
     async read(buf) {
       if (reader === null) return null;
       while (pending.length === 0) {
@@ -47,6 +52,14 @@ export function bodySource(body: ReadableStream<Uint8Array> | null): UploadSourc
     },
   };
 }
+
+/** How each end of an upload is logged. */
+const STATUS: Record<UploadResult["kind"], TransferStatus> = {
+  done: "ok",
+  quota: "quota",
+  aborted: "aborted",
+  failed: "failed",
+};
 
 /** The declared body length, or null when there is none (chunked) or it is malformed. */
 function declaredLength(req: Request): number | null {
@@ -73,19 +86,18 @@ export async function putFile(call: UserCall, t: Target): Promise<Response> {
     room.settle(0);
     if (!fits) return textResponse(413, "Too large for the storage limit here.");
   }
-  const source = bodySource(call.req.body);
+  const transfer = new HttpTransfer(call, "upload", t.path);
+  const source = bodySource(call.req.body, (n) => transfer.bytes += n);
   const plan = { target: t.realPath, existingSize, keep: 0 };
   const result = await receiveFile(core.storage, core.quota, source, plan);
+  transfer.end(STATUS[result.kind]);
   switch (result.kind) {
     case "done":
-      call.log(`stored ${t.path} (${result.bytes} bytes)`);
       if (t.stat !== null) return new Response(null, { status: 204, headers: baseHeaders() });
       return textResponse(201, "Created.", { Location: encodePath(t.path) });
     case "quota":
-      call.log(`upload of ${t.path} stopped by a storage limit (${result.bytes} bytes)`);
       return failureResponse(call, REFUSALS.quota, { Connection: "close" });
     case "aborted":
-      call.log(`upload of ${t.path} broken off after ${result.bytes} bytes; nothing stored`);
       return textResponse(400, "The upload broke off; nothing was stored.", {
         Connection: "close",
       });

@@ -259,32 +259,3 @@ export async function* zipChunks(
   }
   yield endRecords(written.length, cdOffset, offset - cdOffset, force);
 }
-
-/**
- * `zipChunks` as a byte stream: each read produces one more chunk. A failure
- * is told to `onError`, whose answer errors the stream.
- */
-export function zipStream(
-  entries: AsyncIterable<ZipEntry>,
-  opts: ZipOptions,
-  onError: (err: unknown) => Error,
-): ReadableStream<Uint8Array> {
-  const chunks = zipChunks(entries, opts);
-  let cancelled = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      try {
-        const next = await chunks.next();
-        if (cancelled) return;
-        if (next.done) c.close();
-        else c.enqueue(next.value);
-      } catch (err) {
-        if (!cancelled) c.error(onError(err));
-      }
-    },
-    async cancel() {
-      cancelled = true; // the client went away
-      await chunks.return(undefined);
-    },
-  }, { highWaterMark: 0 });
-}

@@ -66,14 +66,18 @@ function statOf(info: Deno.FileInfo): Stat {
   };
 }
 
-/** Runs a synchronous file call, turning Deno errors into storage errors. */
-function sync<T>(path: string, call: () => T): T {
+/** Runs a synchronous file call now; its result or its storage error as a promise. */
+function now<T>(path: string, call: () => T): Promise<T> {
   try {
-    return call();
+    return Promise.resolve(call());
   } catch (err) {
-    throw storageError(err, path);
+    return Promise.reject(storageError(err, path));
   }
 }
+
+/** A storage error that only means "nothing there". */
+const isAbsence = (e: unknown) =>
+  e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder");
 
 /** The real path of `path`, or of its deepest existing ancestor with the rest appended. */
 function realPathOfNearest(path: string): string {
@@ -165,21 +169,22 @@ export class LocalStorage implements Storage {
   readonly capabilities = { chmod: true };
 
   stat(path: string): Promise<Stat | null> {
-    try {
-      return Promise.resolve(statOf(Deno.statSync(path)));
-    } catch (err) {
-      const e = storageError(err, path);
-      if (e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder")) {
-        return Promise.resolve(null);
-      }
-      return Promise.reject(e);
-    }
+    return now(path, () => statOf(Deno.statSync(path))).catch((e) => {
+      if (isAbsence(e)) return null;
+      throw e;
+    });
   }
 
   async *list(path: string): AsyncIterable<Listed[]> {
     const prefix = path.endsWith("/") ? path : `${path}/`; // join() costs more than the stat
     let batch: Listed[] = [];
-    for (const e of sync(path, () => Deno.readDirSync(path))) {
+    let entries: Iterable<Deno.DirEntry>;
+    try {
+      entries = Deno.readDirSync(path);
+    } catch (err) {
+      throw storageError(err, path);
+    }
+    for (const e of entries) {
       let stat: Stat | null = null;
       try {
         stat = statOf(Deno.statSync(prefix + e.name));
@@ -197,20 +202,22 @@ export class LocalStorage implements Storage {
   }
 
   openRead(path: string, offset: number): Promise<ReadHandle> {
-    const file = sync(path, () => Deno.openSync(path, { read: true }));
-    try {
-      const info = file.statSync();
-      if (!info.isFile) throw new StorageError("not-a-file", path);
-      if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
-      const small = info.size - offset <= SMALL_FILE;
-      return Promise.resolve({
-        read: small ? (buf) => Promise.resolve(file.readSync(buf)) : (buf) => file.read(buf),
-        close: () => file.close(),
-      });
-    } catch (err) {
-      file.close();
-      return Promise.reject(storageError(err, path));
-    }
+    return now(path, () => {
+      const file = Deno.openSync(path, { read: true });
+      try {
+        const info = file.statSync();
+        if (!info.isFile) throw new StorageError("not-a-file", path);
+        if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
+        const small = info.size - offset <= SMALL_FILE;
+        return {
+          read: small ? (buf) => Promise.resolve(file.readSync(buf)) : (buf) => file.read(buf),
+          close: () => file.close(),
+        };
+      } catch (err) {
+        file.close();
+        throw err;
+      }
+    });
   }
 
   async createUpload(path: string, keep: number): Promise<UploadWriter> {
@@ -233,77 +240,63 @@ export class LocalStorage implements Storage {
   }
 
   remove(path: string): Promise<void> {
-    sync(path, () => {
+    return now(path, () => {
       if (Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-file", path);
       Deno.removeSync(path);
     });
-    return Promise.resolve();
   }
 
   rmdir(path: string): Promise<void> {
-    sync(path, () => {
+    return now(path, () => {
       if (!Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-folder", path);
       Deno.removeSync(path);
     });
-    return Promise.resolve();
   }
 
   mkdir(path: string): Promise<void> {
-    sync(path, () => Deno.mkdirSync(path));
-    return Promise.resolve();
+    return now(path, () => Deno.mkdirSync(path));
   }
 
   rename(from: string, to: string): Promise<void> {
-    sync(from, () => Deno.renameSync(from, to));
-    return Promise.resolve();
+    return now(from, () => Deno.renameSync(from, to));
   }
 
   setTime(path: string, mtime: Date): Promise<void> {
-    sync(path, () => Deno.utimeSync(path, Deno.statSync(path).atime ?? mtime, mtime));
-    return Promise.resolve();
+    return now(path, () => Deno.utimeSync(path, Deno.statSync(path).atime ?? mtime, mtime));
   }
 
   chmod(path: string, mode: number): Promise<void> {
-    sync(path, () => Deno.chmodSync(path, mode));
-    return Promise.resolve();
+    return now(path, () => Deno.chmodSync(path, mode));
   }
 
   realPath(path: string): Promise<string> {
-    try {
-      return Promise.resolve(realPathOfNearest(path));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return now(path, () => realPathOfNearest(path));
   }
 
   readText(path: string, maxBytes: number): Promise<{ text: string; version: string } | null> {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(path, { read: true });
-    } catch (err) {
-      const e = storageError(err, path);
-      if (e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder")) {
-        return Promise.resolve(null);
+    return now(path, () => {
+      const file = Deno.openSync(path, { read: true });
+      try {
+        const info = file.statSync();
+        if (!info.isFile) throw new StorageError("not-a-file", path);
+        const buf = new Uint8Array(Math.min(info.size, maxBytes));
+        let got = 0;
+        while (got < buf.length) {
+          const n = file.readSync(buf.subarray(got));
+          if (n === null) break;
+          got += n;
+        }
+        return {
+          text: new TextDecoder().decode(buf.subarray(0, got)),
+          version: statOf(info).version,
+        };
+      } finally {
+        file.close();
       }
-      return Promise.reject(e);
-    }
-    try {
-      const info = file.statSync();
-      if (!info.isFile) throw new StorageError("not-a-file", path);
-      const buf = new Uint8Array(Math.min(info.size, maxBytes));
-      let got = 0;
-      while (got < buf.length) {
-        const n = file.readSync(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      const text = new TextDecoder().decode(buf.subarray(0, got));
-      return Promise.resolve({ text, version: statOf(info).version });
-    } catch (err) {
-      return Promise.reject(storageError(err, path));
-    } finally {
-      file.close();
-    }
+    }).catch((e) => {
+      if (isAbsence(e)) return null;
+      throw e;
+    });
   }
 
   async writeText(path: string, text: string): Promise<void> {
@@ -346,6 +339,12 @@ export class LocalStorage implements Storage {
     }
     return Promise.resolve(removed);
   }
+
+  findStaleUploads(folder: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const f of filesBelow(folder, () => true)) if (isUploadTemp(f.name)) found.push(f.path);
+    return Promise.resolve(found);
+  }
 }
 
 /**
@@ -369,4 +368,19 @@ export function readHostText(path: string): Promise<string> {
   return Deno.readTextFile(path).catch((err) => {
     throw storageError(err, path);
   });
+}
+
+/** A host file opened for appending (a log named on the command line). */
+export interface HostAppendFile {
+  /** Writes some of `bytes`; how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Opens (creating it, mode 0640) a host file named on the command line for appending. */
+export async function openHostAppend(path: string): Promise<HostAppendFile> {
+  const file = await Deno.open(path, { append: true, create: true, mode: 0o640 }).catch((err) => {
+    throw storageError(err, path);
+  });
+  return { write: (bytes) => file.write(bytes), close: () => file.close() };
 }

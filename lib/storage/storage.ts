@@ -118,4 +118,6 @@ export interface Storage {
   usage(folder: string, enter: (name: string) => boolean): Promise<number>;
   /** Removes unfinished uploads a crashed server left below `folder`; how many. */
   removeStaleUploads(folder: string): Promise<number>;
+  /** The paths of unfinished uploads below `folder` (a checker reports them, touching nothing). */
+  findStaleUploads(folder: string): Promise<string[]>;
 }

@@ -85,7 +85,7 @@ Deno.test("anonymous, a user, a wrong password: 200, 401, 403 and 404 where they
   const garbled = await curl(["-H", "Authorization: Basic !!!", `${base}/`]);
   assert.equal(garbled.status, 401);
   assert.equal((await curl(["-u", "anonymous:any", `${base}/docs/a.txt`])).status, 200);
-  await srv.waitFor('login failed for "alice" (Basic)');
+  await srv.waitFor('login failed for "alice"');
 });
 
 Deno.test("no anonymous folder: 401 with a Basic challenge for curl, the login page for a browser", async () => {
@@ -299,7 +299,7 @@ Deno.test("MKCOL, MOVE and DELETE where modify is granted; refused where not", a
   assert.equal((await curl(["-X", "DELETE", `${base}/docs/a.txt`])).status, 403);
   assert.equal((await curl(["-X", "MKCOL", `${base}/inbox/new/`])).status, 403);
   assert.equal((await curl(["-X", "BREW", `${base}/`])).status, 405);
-  await srv.waitFor("deleted /box");
+  await srv.waitFor("removed folder /box");
 });
 
 /** Logs in through the form; the cookie header and the listing page's CSRF token. */

@@ -295,6 +295,7 @@ Deno.test("STAT and ABOR while a download runs", async () => {
   assert.equal((await c.reply()).code, 426);
   assert.equal((await c.reply()).code, 226);
   data.close();
+  assert.equal((await c.cmd("TYPE I")).code, 200);
   assert.equal((await c.cmd("SIZE big.bin")).text, `213 ${64 << 20}`);
 });
 
@@ -358,6 +359,7 @@ Deno.test("REST holds for the next command only", async () => {
   await using srv = await startServer(root);
   using c = await RawClient.open(srv.port);
   await c.login("u", "x");
+  await c.cmd("TYPE I");
   assert.equal((await c.cmd("REST 4")).code, 350);
   assert.equal((await c.cmd("NOOP")).code, 200);
   const data = await epsvConnect(c);

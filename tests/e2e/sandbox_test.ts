@@ -35,6 +35,7 @@ async function leakyServer(root: string, narrow: boolean) {
     allowOutside: [],
     tls: null,
     readOnly: false,
+    getPort: null,
     http: null,
   };
   const port = await new Promise<number>((resolve) => {
@@ -212,6 +213,7 @@ Deno.test("SIGTERM: a running download finishes within the grace period, then ex
   try {
     using c = await RawClient.open(srv.port);
     await c.login();
+    await c.cmd("TYPE I");
     const data = await epsvConnect(c);
     assert.equal((await c.cmd("RETR big.bin")).code, 150);
     const stopped = srv.stop();

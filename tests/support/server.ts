@@ -36,14 +36,18 @@ export interface TestServer {
   port: number;
   /** The HTTP door's port, when started with `--http`. */
   httpPort: number | null;
-  /** The server process's id (its memory is in /proc/PID/status). */
+  /** The server's process id (for /proc/PID/status). */
   pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Waits until the output contains `text` (at most `ms`). */
-  waitFor(text: string, ms?: number): Promise<void>;
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
   /** SIGTERM, then wait for exit; returns the exit code. */
   stop(): Promise<number>;
+  /** Settles with the exit code when the process ends (by itself or stopped). */
+  exited: Promise<number>;
+  /** Sends the process a signal (SIGHUP: reopen the xferlog). */
+  signal(signal: Deno.Signal): void;
   /** Stops the server and removes its tree. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -92,7 +96,11 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
     if (opts.args?.includes("--http")) await waitFor(/browsers: https?:\/\/\S+:\d+\//);
   } catch (err) {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has ended by itself: the output says why
+    }
     await child.status;
     await pumps;
     throw err;
@@ -100,13 +108,16 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
   const web = opts.args?.includes("--http") ? /browsers: https?:\/\/\S+:(\d+)\//.exec(text) : null;
   const httpPort = web ? Number(web[1]) : null;
+  const exited = Promise.all([child.status, pumps]).then(([status]) => status.code);
   let stopped: Promise<number> | null = null;
   const stop = () => {
     stopped ??= (async () => {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await pumps;
-      return status.code;
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // it has ended by itself
+      }
+      return await exited;
     })();
     return stopped;
   };
@@ -118,6 +129,8 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     output: () => text,
     waitFor,
     stop,
+    exited,
+    signal: (signal) => child.kill(signal),
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(root, { recursive: true }).catch(() => {});

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { hashPassword, storedKind, verifyPassword } from "../../lib/core/passwords.ts";
 import { LoginGuard } from "../../lib/core/throttle.ts";
 import { parseCommandLine, UsageError } from "../../lib/cli.ts";
+import { canonicalHost } from "../../lib/net/address.ts";
 import {
-  canonicalHost,
   checkActiveTarget,
   formatPasv,
   parseEprtArg,
@@ -12,7 +12,7 @@ import {
 import { LineReader, MAX_LINE } from "../../lib/ftp/line_reader.ts";
 import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/ftp/listing.ts";
 import { formatReply, reply } from "../../lib/ftp/replies.ts";
-import type { ByteStream } from "../../lib/ftp/stream.ts";
+import type { ByteStream } from "../../lib/net/stream.ts";
 import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/core/tree_files.ts";
 import { listArgument } from "../../lib/ftp/commands/dirs.ts";
 import { parseFtpTime } from "../../lib/ftp/commands/files.ts";
@@ -109,6 +109,10 @@ Deno.test("LIST/NLST arguments: flags dropped, wildcards become a pattern over t
     ["-a -l dir", "dir", null],
     ["dir", "dir", null],
     ["-la  x y", "x y", null],
+    ["-1", "", null],
+    ["-lat", "", null],
+    ["-1 -a sub", "sub", null],
+    ["-la\t-R2 d", "d", null],
     ["*.txt", "", "^.*\\.txt$"],
     ["docs/a?c", "docs/", "^a.c$"],
     ["/*", "/", "^.*$"],
@@ -137,12 +141,8 @@ Deno.test("tree files: permission, size and virtual parsers", () => {
     "rel",
     "/srv/x",
   ]]);
-  assert.deepEqual(v.problems.map((p) => p.split(":")[0]), [
-    "line 4",
-    "line 5",
-    "line 7",
-    "line 8",
-  ]);
+  assert.deepEqual(v.problems.map((p) => p.line), [4, 5, 7, 8]);
+  assert.deepEqual(v.value.map((d) => d.line), [3, 6]);
 });
 
 Deno.test("command line: defaults, flags and usage errors", () => {

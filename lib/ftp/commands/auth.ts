@@ -8,8 +8,7 @@ export function user(s: Session, arg: string): Reply {
   if (s.ctx.tls?.required && !s.secure) return reply(530, "TLS required: send AUTH TLS first.");
   const name = accountName(arg);
   if (name === null) return reply(530, "Invalid user name.");
-  s.vfs = null; // a new USER logs out; commands need login again
-  s.cwd = "/";
+  s.logout();
   s.pendingUser = name;
   return name === "anonymous"
     ? reply(331, "Anonymous login ok, send your e-mail address as password.")
@@ -27,15 +26,18 @@ export async function pass(s: Session, arg: string): Promise<Reply | void> {
   const result = await s.ctx.core.accounts.login(name, arg, s.clientHost);
   if (result.kind === "banned") return void await s.close(replies.banned);
   if (result.kind === "failed") {
-    s.log(`login failed for "${name}"`);
+    s.emit({ event: "login_failed", user: name });
     await new Promise((r) => setTimeout(r, result.delayMs));
-    if (result.banned) return void await s.close(replies.banned);
+    if (result.banned) {
+      s.emit({ event: "ban", user: name, seconds: s.ctx.core.accounts.guard.banSeconds });
+      return void await s.close(replies.banned);
+    }
     return reply(530, "Login incorrect.");
   }
   s.user = name;
   s.vfs = s.ctx.core.viewOf(result.home);
   s.cwd = "/";
-  s.log("logged in");
+  s.emit({ event: "login" });
   return reply(230, `User ${name} logged in.`);
 }
 
@@ -58,7 +60,7 @@ export async function auth(s: Session, arg: string): Promise<Reply | void> {
   try {
     await s.secureControl();
   } catch (err) {
-    s.log(`TLS handshake failed: ${(err as Error).message}`);
+    s.emit({ event: "tls", channel: "control", message: (err as Error).message });
     await s.close();
   }
 }

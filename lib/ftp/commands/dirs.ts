@@ -1,4 +1,4 @@
-/** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST MLSD MLST. */
+/** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST STAT <path> MLSD MLST. */
 import { makeFolder, removeFolder } from "../../core/actions.ts";
 import { type Entry, visibleEntries } from "../../core/entries.ts";
 import { listLine, mlsxLine } from "../listing.ts";
@@ -16,11 +16,12 @@ export interface ListArgument {
 }
 
 /**
- * Reads a LIST/NLST argument: leading `-flags` words (`-la`, `-a`) are dropped,
- * and a last part with `*` or `?` (`docs/*.txt`) becomes a pattern over the folder.
+ * Reads a LIST/NLST argument: leading `-flags` words of letters and digits
+ * (`-la`, `-1`, `-a -l`) are dropped, as `ls` would take them, and a last part
+ * with `*` or `?` (`docs/*.txt`) becomes a pattern over the folder.
  */
 export function listArgument(arg: string): ListArgument {
-  const path = arg.replace(/^(\s*-[A-Za-z]+(\s+|$))+/, "");
+  const path = arg.replace(/^(\s*-[A-Za-z0-9]+(\s+|$))+/, "");
   const slash = path.lastIndexOf("/");
   const last = path.slice(slash + 1);
   if (!/[*?]/.test(last)) return { path, pattern: null };
@@ -47,14 +48,14 @@ export function cwd(s: Session, t: Target): Reply {
 /** MKD: make a folder that does not exist yet. */
 export async function mkd(s: Session, t: Target): Promise<Reply> {
   await makeFolder(s.ctx.core, t);
-  s.log(`made folder ${t.path}`);
+  s.emit({ event: "mkdir", path: t.path });
   return reply(257, `${quoted(t.path)} created.`);
 }
 
 /** RMD: remove an empty folder (hidden files count: they are not listed but are there). */
 export async function rmd(s: Session, t: Target): Promise<Reply> {
   await removeFolder(s.ctx.core, t);
-  s.log(`removed folder ${t.path}`);
+  s.emit({ event: "rmdir", path: t.path });
   return reply(250, "Directory removed.");
 }
 
@@ -106,9 +107,28 @@ export function nlst(s: Session, t: Target, arg: string): Reply | void {
   sendEntries(s, "name list", selected(s, t, given), name);
 }
 
-/** MLSD (RFC 3659): machine-readable facts for each entry of a folder. */
+/**
+ * STAT <path> (RFC 959): what LIST would send, as a 213 reply on the control
+ * connection. A name holding CR or LF is left out: it could end the reply early.
+ */
+export async function statList(s: Session, t: Target, arg: string): Promise<Reply> {
+  if (t.stat === null) return replies.notFound;
+  const now = new Date();
+  const lines = [`Status of ${t.path}:`];
+  for await (const batch of selected(s, t, listArgument(arg))) {
+    for (const e of batch) if (!/[\r\n]/.test(e.name)) lines.push(listLine(e, now));
+  }
+  lines.push("End of status.");
+  return { code: 213, lines };
+}
+
+/**
+ * MLSD (RFC 3659): machine-readable facts for each entry of a folder. A missing
+ * folder is 550, the answer clients (rclone) take for "not there, create it".
+ */
 export function mlsd(s: Session, t: Target): Reply | void {
-  if (!t.stat?.isDir) return reply(501, "MLSD needs a directory.");
+  if (t.stat === null) return replies.notFound;
+  if (!t.stat.isDir) return reply(501, "MLSD needs a directory.");
   sendEntries(s, "MLSD", visibleEntries(s.fs, t), (e) => mlsxLine(e, t.perms));
 }
 

@@ -5,10 +5,15 @@ import { ftpTimestamp } from "../listing.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
-/** SIZE (RFC 3659): a file's size in bytes, 213. */
-export function size(_s: Session, t: Target): Reply {
+/**
+ * SIZE (RFC 3659 §4): a file's size in bytes, 213. The size meant is the one
+ * on the wire in the current TYPE; in TYPE A that would cost reading the whole
+ * file, so it is refused there, as in pyftpdlib and ProFTPD.
+ */
+export function size(s: Session, t: Target): Reply {
   if (t.stat === null) return replies.notFound;
   if (!t.stat.isFile) return replies.notAFile;
+  if (!s.binary) return reply(550, "SIZE not allowed in ASCII mode; send TYPE I.");
   return reply(213, String(t.stat.size));
 }
 
@@ -34,7 +39,7 @@ export async function mfmt(s: Session, t: Target, arg: string): Promise<Reply> {
   const when = parseFtpTime(arg);
   if (when === null) return reply(501, "MFMT needs YYYYMMDDHHMMSS and a path.");
   await setTime(s.ctx.core, t, when);
-  s.log(`set time of ${t.path} to ${when.toISOString()}`);
+  s.emit({ event: "mtime", path: t.path, mtime: when.toISOString() });
   return reply(213, `Modify=${ftpTimestamp(when)}; ${t.path}`);
 }
 
@@ -46,14 +51,14 @@ export async function chmod(s: Session, t: Target, arg: string): Promise<Reply> 
     return reply(504, "SITE CHMOD is not supported here.");
   }
   await changeMode(s.ctx.core, t, parseInt(m[1], 8));
-  s.log(`changed mode of ${t.path} to ${m[1]}`);
+  s.emit({ event: "chmod", path: t.path, mode: m[1] });
   return reply(200, "SITE CHMOD command successful.");
 }
 
 /** DELE: remove a file. */
 export async function dele(s: Session, t: Target): Promise<Reply> {
   await deleteFile(s.ctx.core, t);
-  s.log(`deleted ${t.path}`);
+  s.emit({ event: "delete", path: t.path });
   return reply(250, "File deleted.");
 }
 
@@ -70,6 +75,6 @@ export async function rnto(s: Session, to: Target): Promise<Reply> {
   s.renameFrom = null;
   if (from === null) return replies.badSequence;
   await rename(s.ctx.core, from, to);
-  s.log(`renamed ${from.path} to ${to.path}`);
+  s.emit({ event: "rename", path: from.path, from: from.path, to: to.path });
   return reply(250, "Rename successful.");
 }

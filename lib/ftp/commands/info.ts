@@ -60,8 +60,7 @@ export function helpFrom(table: ReadonlyMap<string, { help: string }>, arg: stri
 }
 
 /** STAT without argument: the session's state, also while a transfer runs. */
-export function stat(s: Session, arg: string): Reply {
-  if (arg !== "") return reply(504, "STAT with a path is not supported; use LIST.");
+export function stat(s: Session): Reply {
   return {
     code: 211,
     lines: [
@@ -76,7 +75,7 @@ export function stat(s: Session, arg: string): Reply {
   };
 }
 
-/** TYPE: A (with optional N) and I (or L 8). Both send bytes unchanged. */
+/** TYPE: A (with optional N; line ends converted, see ascii.ts) and I (or L 8; bytes as they are). */
 export function type(s: Session, arg: string): Reply {
   const t = arg.trim().toUpperCase().replace(/\s+/g, " ");
   if (t === "A" || t === "A N") {

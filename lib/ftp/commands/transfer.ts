@@ -48,10 +48,18 @@ export function eprt(s: Session, arg: string): Reply {
   return s.data.active(target) ?? reply(200, "EPRT command successful.");
 }
 
-/** REST: the byte offset the next RETR (or STOR/APPE, to resume) starts at. */
+/**
+ * REST: the byte offset the next RETR (or STOR/APPE, to resume) starts at. In
+ * TYPE A an offset counts bytes on the wire (RFC 3659 §5), not in the file, so
+ * only 0 is taken there, as in pyftpdlib and ProFTPD.
+ */
 export function rest(s: Session, arg: string): Reply {
   if (!/^\d{1,15}$/.test(arg.trim())) return reply(501, "REST needs a byte offset.");
-  s.restOffset = Number(arg.trim());
+  const offset = Number(arg.trim());
+  if (offset > 0 && !s.binary) {
+    return reply(501, "Resuming transfers not allowed in ASCII mode; send TYPE I.");
+  }
+  s.restOffset = offset;
   return reply(350, `Restarting at ${s.restOffset}. Send RETR, STOR or APPE.`);
 }
 
@@ -62,17 +70,24 @@ export function retr(s: Session, t: Target): Reply | void {
   if (!t.stat.isFile) return replies.notAFile;
   const size = t.stat.size;
   if (offset > size) return REFUSALS["past-end"];
-  s.startTransfer(`${t.path} (${size - offset} bytes)`, async ({ data, buffer, transfer }) => {
-    const file = await s.ctx.core.storage.openRead(t.realPath, offset);
+  s.startTransfer(`${t.path} (${size - offset} bytes)`, async (io) => {
+    const { data, buffer, transfer, signal } = io;
+    let sent = false;
     try {
-      for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-        await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
-        transfer.bytes += n;
+      const file = await s.ctx.core.storage.openRead(t.realPath, offset);
+      try {
+        for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+          await data.write(n === buffer.length ? buffer : buffer.subarray(0, n)); // no view per chunk
+          transfer.bytes += n;
+        }
+      } finally {
+        file.close();
       }
+      sent = true;
     } finally {
-      file.close();
+      const status = sent ? "ok" : signal.aborted ? "aborted" : "failed";
+      s.transferEnded("download", t.path, transfer, status);
     }
-    s.log(`sent ${t.path} (${transfer.bytes} bytes)`);
     return replies.transferDone;
   });
 }
@@ -110,10 +125,12 @@ function store(s: Session, t: Target, appending: boolean): Reply | void {
       settle,
     };
     const plan = { target: t.realPath, existingSize, keep };
-    const result = await receiveFile(core.storage, core.quota, source, plan);
+    const result = await receiveFile(core.storage, core.quota, source, plan).catch((err) => {
+      s.transferEnded("upload", t.path, transfer, "failed");
+      throw err;
+    });
+    s.transferEnded("upload", t.path, transfer, result.kind === "done" ? "ok" : result.kind);
     if (result.kind === "failed") throw result.error;
-    const how = { done: "stored", quota: "stopped by a storage limit:", aborted: "aborted:" };
-    s.log(`${how[result.kind]} ${t.path} (${result.bytes} bytes)`);
     return UPLOAD_REPLIES[result.kind];
   });
 }

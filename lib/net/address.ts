@@ -1,4 +1,4 @@
-/** Client addresses in one spelling, so every door counts and throttles an address once. */
+/** Client addresses in one canonical form, so limits and checks compare like with like. */
 
 /** Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is compressed. */
 export function canonicalHost(host: string): string {

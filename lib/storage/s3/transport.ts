@@ -1,0 +1,282 @@
+/**
+ * One signed S3 request over `fetch`, with a deadline on every step and bounded retries with
+ * exponential backoff. Every failure comes out as an {@link S3Error}.
+ */
+import { isTransient, S3Error } from "./errors.ts";
+import { sha256Hex, sign, type SigningKeyInfo, UNSIGNED_PAYLOAD, uriEncode } from "./sigv4.ts";
+import { childText, parseXml } from "./xml.ts";
+
+/** How often and how long to try again after a transient failure. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** Delay before the first retry; doubles on each (with jitter). */
+  baseDelayMs: number;
+  /** Cap of one delay. */
+  maxDelayMs: number;
+  /** No retry starts once this much time has passed since the first attempt. */
+  budgetMs: number;
+}
+
+/** Where and how requests go. */
+export interface TransportConfig {
+  /** The endpoint with no bucket, e.g. `http://127.0.0.1:7480`. */
+  endpoint: URL;
+  key: SigningKeyInfo;
+  /** Deadline for a response's headers, and the longest wait for any one chunk of a body. */
+  timeoutMs: number;
+  /** Added to the deadline of a request with a body: its length at this rate. */
+  minBytesPerSecond: number;
+  retry: RetryPolicy;
+  /** Hash bodies into the signature (costs a SHA-256 pass) instead of `UNSIGNED-PAYLOAD`. */
+  signPayload: boolean;
+}
+
+/** A request: bucket-relative, nothing encoded yet. */
+export interface S3Request {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  bucket: string;
+  /** The object key; absent for a bucket-level request. */
+  key?: string;
+  query?: ReadonlyArray<readonly [string, string]>;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** Always hash this body into the signature (small XML bodies). */
+  signBody?: boolean;
+  /** Safe to send twice: retried after a server error or a lost answer, not only after 503. */
+  idempotent: boolean;
+  /** The store may answer 200 with an `<Error>` body (copies, completing an upload): check it. */
+  errorIn200?: boolean;
+  /** Deadline for the answer instead of the configured one (server-side copies take longer). */
+  timeoutMs?: number;
+  /** Statuses the caller handles itself, returned instead of thrown (e.g. 404 on HEAD). */
+  accept?: number[];
+  signal?: AbortSignal;
+}
+
+/** A response whose body was read whole. */
+export interface TextResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** A response whose body is still to be read; every chunk has a deadline. */
+export interface StreamResponse {
+  status: number;
+  headers: Headers;
+  body: ReadableStream<Uint8Array>;
+}
+
+const MAX_TEXT_BYTES = 16 << 20;
+const MAX_ERROR_BYTES = 64 << 10;
+
+/** Arms and disarms one timeout that aborts a request with an {@link S3Error}. */
+class Deadline {
+  readonly controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private what: string) {}
+
+  arm(ms: number): void {
+    this.disarm();
+    this.#timer = setTimeout(() => {
+      this.controller.abort(new S3Error(0, "Timeout", `${this.what}: no answer within ${ms} ms`));
+    }, ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+function asS3Error(err: unknown, deadline: Deadline, what: string): S3Error {
+  const reason = deadline.controller.signal.reason;
+  if (reason instanceof S3Error) return reason;
+  if (err instanceof S3Error) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new S3Error(0, "NetworkError", `${what}: ${message}`, { cause: err });
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null, cap: number): Promise<string> {
+  if (!body) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > cap) throw new S3Error(0, "ResponseTooLarge", `response body over ${cap} bytes`);
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** The error an S3 error response describes (its XML body when there is one). */
+export function errorFromResponse(status: number, text: string, what: string): S3Error {
+  let code = `Http${status}`;
+  let message = "";
+  let requestId = "";
+  try {
+    const doc = parseXml(text);
+    code = childText(doc, "Code") || code;
+    message = childText(doc, "Message") ?? "";
+    requestId = childText(doc, "RequestId") ?? "";
+  } catch {
+    // A body that is not S3's XML (a proxy's page, HEAD's empty body) leaves the status to speak.
+  }
+  return new S3Error(status, code, `${what}: ${status} ${code}${message ? ` (${message})` : ""}`, {
+    requestId,
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Sends signed requests to one endpoint. */
+export class Transport {
+  constructor(readonly config: TransportConfig) {}
+
+  /** Sends `req` and reads its whole (bounded) body. */
+  text(req: S3Request): Promise<TextResponse> {
+    return this.#withRetries(req, async (res, deadline) => {
+      deadline.arm(this.config.timeoutMs);
+      const text = await readCapped(res.body, MAX_TEXT_BYTES);
+      if (req.errorIn200 && res.status === 200 && /^\s*(<\?[^>]*>\s*)?<Error>/.test(text)) {
+        throw errorFromResponse(200, text, `${req.method} ${req.bucket}/${req.key ?? ""}`);
+      }
+      return { status: res.status, headers: res.headers, text };
+    });
+  }
+
+  /** Sends `req` and hands back its body as a stream with a deadline on every chunk. */
+  stream(req: S3Request): Promise<StreamResponse> {
+    return this.#withRetries(req, (res, deadline, what) => {
+      const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
+      return Promise.resolve({
+        status: res.status,
+        headers: res.headers,
+        body: this.#guard(body, deadline, what),
+      });
+    });
+  }
+
+  #guard(
+    body: ReadableStream<Uint8Array>,
+    deadline: Deadline,
+    what: string,
+  ): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (ctl) => {
+        deadline.arm(this.config.timeoutMs);
+        try {
+          const { done, value } = await reader.read();
+          if (done) ctl.close();
+          else ctl.enqueue(value);
+        } catch (err) {
+          ctl.error(asS3Error(err, deadline, what));
+        } finally {
+          deadline.disarm();
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  async #withRetries<T>(
+    req: S3Request,
+    read: (res: Response, deadline: Deadline, what: string) => Promise<T>,
+  ): Promise<T> {
+    const { attempts, baseDelayMs, maxDelayMs, budgetMs } = this.config.retry;
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#once(req, read);
+      } catch (err) {
+        if (!(err instanceof S3Error) || req.signal?.aborted) throw err;
+        // 503 (SlowDown) means the store did not act on the request, so even a non-idempotent
+        // one may go again; other failures may have happened after the store acted.
+        const again = err.status === 503 || (req.idempotent && isTransient(err));
+        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)) *
+          (0.5 + Math.random() / 2);
+        if (!again || attempt >= attempts || Date.now() - started + delay > budgetMs) throw err;
+        await sleep(delay, req.signal);
+      }
+    }
+  }
+
+  async #once<T>(
+    req: S3Request,
+    read: (res: Response, deadline: Deadline, what: string) => Promise<T>,
+  ): Promise<T> {
+    const { endpoint, key, timeoutMs, minBytesPerSecond } = this.config;
+    const base = endpoint.pathname.replace(/\/+$/, "");
+    const path = `${base}/${uriEncode(req.bucket)}` +
+      (req.key === undefined ? "" : `/${uriEncode(req.key, true)}`);
+    const what = `${req.method} ${req.bucket}/${req.key ?? ""}`;
+    const body = req.body;
+    const payloadHash = !body
+      ? sha256Hex("")
+      : req.signBody || this.config.signPayload
+      ? sha256Hex(body)
+      : UNSIGNED_PAYLOAD;
+    const toSign = { ...req.headers, host: endpoint.host, "x-amz-content-sha256": payloadHash };
+    const query = req.query ?? [];
+    const signed = sign(
+      { method: req.method, path, query, headers: toSign, payloadHash },
+      key,
+      new Date(),
+    );
+    const search = query.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join("&");
+    const url = `${endpoint.protocol}//${endpoint.host}${path}${search ? `?${search}` : ""}`;
+    const headers = new Headers({ ...req.headers, "x-amz-content-sha256": payloadHash });
+    headers.set("authorization", signed.headers.authorization);
+    headers.set("x-amz-date", signed.headers["x-amz-date"]);
+    // fetch would otherwise ask for gzip and silently change the bytes of an encoded object.
+    headers.set("accept-encoding", "identity");
+
+    const deadline = new Deadline(what);
+    const signal = req.signal
+      ? AbortSignal.any([deadline.controller.signal, req.signal])
+      : deadline.controller.signal;
+    const allowance = body ? Math.ceil(body.length * 1000 / minBytesPerSecond) : 0;
+    deadline.arm((req.timeoutMs ?? timeoutMs) + allowance);
+    try {
+      const res = await fetch(url, {
+        method: req.method,
+        headers,
+        // Bodies are plain byte arrays; fetch's typing only lacks the SharedArrayBuffer case.
+        body: body as Uint8Array<ArrayBuffer> | undefined,
+        signal,
+        redirect: "manual",
+      });
+      if (res.status >= 300 && !req.accept?.includes(res.status)) {
+        deadline.arm(timeoutMs);
+        throw errorFromResponse(res.status, await readCapped(res.body, MAX_ERROR_BYTES), what);
+      }
+      return await read(res, deadline, what);
+    } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      throw asS3Error(err, deadline, what);
+    } finally {
+      // A streamed body re-arms the same deadline for each chunk it waits for.
+      deadline.disarm();
+    }
+  }
+}
