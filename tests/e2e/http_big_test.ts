@@ -24,7 +24,7 @@ Deno.test("a 1 GiB file downloads, zips and uploads in bounded memory", async ()
     args: ["--http", "0"],
     denoFlags: ["--allow-net", `--allow-read=${root},${LIB}`, `--allow-write=${root}`],
   });
-  assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
+  await srv.waitFor("confined by Deno permissions (worker)");
   const base = `http://127.0.0.1:${srv.httpPort}`;
   const before = await peakMemory(srv.pid);
   const file = await run(

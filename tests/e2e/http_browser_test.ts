@@ -63,7 +63,7 @@ Deno.test({
       args: ["--http", "0", "--login-fail-delay", "0"],
       denoFlags: ["--allow-net", `--allow-read=${root},${lib}`, `--allow-write=${root}`],
     });
-    assert.match(srv.output(), /confined by Deno permissions \(worker\)/);
+    await srv.waitFor("confined by Deno permissions (worker)");
     const base = `http://127.0.0.1:${srv.httpPort}`;
     const work = await Deno.makeTempDir({ prefix: "xxftp-browser-" });
     const shots = Deno.env.get("XXFTP_SCREENSHOT_DIR") ?? join(work, "shots");
