@@ -16,9 +16,11 @@ serve: $(DENO)
 	@chmod 600 home/*/.xxftp/password
 	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT) --http $(HTTP_PORT)
 
-# The real clients the tests drive are installed first when missing (tests/support/install_clients.sh).
+# The real clients the tests drive are installed first when missing (tests/support/install_clients.sh),
+# and so are Ceph's RADOS Gateway and HAProxy for the object-store tests (install_store.sh).
 test: $(DENO) check
 	@bash tests/support/install_clients.sh
+	@bash tests/support/install_store.sh
 	$(DENO) test --allow-all --parallel tests/
 
 check: $(DENO)

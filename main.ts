@@ -35,6 +35,14 @@ import {
   urlHost,
 } from "./lib/share/share.ts";
 import { LocalStorage, readHostText, realFolder } from "./lib/storage/local.ts";
+import {
+  checkS3,
+  describeS3,
+  openS3Storage,
+  type S3Spec,
+  type S3Target,
+  S3UsageError,
+} from "./lib/storage/s3/spec.ts";
 import { humanDuration } from "./lib/units.ts";
 import { type Storage, StorageError } from "./lib/storage/storage.ts";
 
@@ -122,13 +130,59 @@ function showStatus(server: Sandboxed, stopsAt: number | null): () => void {
   };
 }
 
+/** The environment variables holding the store's credentials. */
+const KEY_VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+
+/** The target with credentials from this process's environment; checked against the store. */
+async function s3Spec(target: S3Target): Promise<S3Spec> {
+  let keys: (string | undefined)[];
+  try {
+    keys = KEY_VARS.map((name) => Deno.env.get(name));
+  } catch {
+    throw new UsageError(`an s3:// root needs deno's --allow-env=${KEY_VARS.join(",")}`);
+  }
+  const [accessKeyId, secretAccessKey] = keys;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new UsageError(`an s3:// root needs ${KEY_VARS.join(" and ")} in the environment`);
+  }
+  const spec = { ...target, accessKeyId, secretAccessKey };
+  try {
+    await checkS3(spec);
+  } catch (err) {
+    if (err instanceof S3UsageError) throw new UsageError(err.message);
+    throw err;
+  }
+  return spec;
+}
+
+/** The tree a root argument names: a local folder or a bucket prefix. */
+interface Tree {
+  storage: Storage;
+  /** The served root as a storage path (`/` in a bucket). */
+  root: string;
+  /** How the root is named in messages. */
+  shown: string;
+  /** The store, with credentials, when the tree is in one. */
+  s3?: S3Spec;
+}
+
+async function openTree(root: string, s3: S3Target | undefined): Promise<Tree> {
+  if (s3 === undefined) {
+    const real = await folderArg(root, "root folder");
+    return { storage: new LocalStorage(), root: real, shown: real };
+  }
+  const spec = await s3Spec(s3);
+  return { storage: openS3Storage(spec), root: "/", shown: describeS3(spec), s3: spec };
+}
+
 async function serve(
   given: ServerOptions,
   tlsPaths: TlsPaths | null,
   share: ShareFlags | null,
   logOptions: LogOptions,
+  s3: S3Target | undefined,
 ): Promise<number> {
-  const root = await folderArg(given.root, "root folder");
+  const tree = await openTree(given.root, s3);
   const allowOutside = await Promise.all(
     given.allowOutside.map((p) => folderArg(p, "--allow-outside")),
   );
@@ -143,7 +197,7 @@ async function serve(
     });
   }
   try {
-    return await run(given, { root, allowOutside, tls }, share, events);
+    return await run(given, tree, { allowOutside, tls }, share, events);
   } finally {
     await events.close();
   }
@@ -152,16 +206,18 @@ async function serve(
 /** Runs the server until a signal (or the share's expiry) stops it. */
 async function run(
   given: ServerOptions,
-  resolved: Pick<ServerOptions, "root" | "allowOutside" | "tls">,
+  tree: Tree,
+  resolved: Pick<ServerOptions, "allowOutside" | "tls">,
   share: ShareFlags | null,
   events: EventLog,
 ): Promise<number> {
-  const { root, allowOutside, tls } = resolved;
+  const { allowOutside, tls } = resolved;
+  const { root, s3 } = tree;
   const password = share?.password ? randomPassword() : null;
   const credential = password === null
     ? null
     : { user: SHARE_USER, stored: await hashPassword(password) };
-  const options = { ...given, root, allowOutside, tls, credential };
+  const options = { ...given, root, allowOutside, tls, credential, s3 };
   let server;
   try {
     server = await startSandboxed(options, (e) => events.emit(e));
@@ -183,7 +239,7 @@ async function run(
   }
   const startedAt = new Date();
   const { hostname, port } = server.addr;
-  out.line(`xxftp ${VERSION} serving ${root}`);
+  out.line(`xxftp ${VERSION} serving ${tree.shown}`);
   const scheme = tls?.implicit ? "ftps" : "ftp";
   const tlsNote = tls === null ? "" : tls.implicit ? " (implicit TLS)" : " (AUTH TLS offered)";
   out.line(`  listening on ${scheme}://${urlHost(hostname)}:${port}${tlsNote}`);
@@ -199,7 +255,7 @@ async function run(
     out.line(`  browsers: ${web} (curl too: curl -u USER:PASSWORD ${web})`);
   }
   let firstUrl = `${scheme}://${urlHost(reachable)}:${port}/`;
-  if (share === null) out.line(`  users: ${await usersOf(new LocalStorage(), root)}`);
+  if (share === null) out.line(`  users: ${await usersOf(tree.storage, root)}`);
   else {
     const banner = {
       scheme,
@@ -223,8 +279,9 @@ async function run(
     }
     out.line(`  (QR code of ${firstUrl})`);
   }
-  out.line(`  confined by Deno permissions (${server.confinement}) to the root; Ctrl-C stops`);
-  events.add({ event: "server_start", host: hostname, port, root, proto: scheme });
+  const wall = s3 ? "the store and the listen address, no files" : "the root";
+  out.line(`  confined by Deno permissions (${server.confinement}) to ${wall}; Ctrl-C stops`);
+  events.add({ event: "server_start", host: hostname, port, root: tree.shown, proto: scheme });
   const stop = Promise.withResolvers<string>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => stop.resolve("stopping"));
@@ -239,7 +296,7 @@ async function run(
     ? showStatus(server, stopsAt)
     : null;
   if (share === null) {
-    checkAtStart(root, given.root, allowOutside, events).catch((e) =>
+    checkAtStart(tree, given.root, allowOutside, events).catch((e) =>
       events.note(`check: could not read the tree (${(e as Error).message})`)
     );
   }
@@ -251,12 +308,17 @@ async function run(
   return 0;
 }
 
+/** How a tree's paths are written in messages: under the root as given, or as bucket paths. */
+function showOf(tree: Tree, given: string): (path: string) => string {
+  return tree.s3 ? (path) => path : showUnder(tree.root, given);
+}
+
 /** `xxftp check`: problems, then the table of users; 0 when nothing is wrong, else 1. */
-async function check(given: string, grants: string[]): Promise<number> {
-  const root = await folderArg(given, "root folder");
+async function check(given: string, grants: string[], s3: S3Target | undefined): Promise<number> {
+  const tree = await openTree(given, s3);
   const allowOutside = await Promise.all(grants.map((p) => folderArg(p, "--allow-outside")));
-  const show = showUnder(root, given);
-  const report = await checkTree(new LocalStorage(), root, {
+  const show = showOf(tree, given);
+  const report = await checkTree(tree.storage, tree.root, {
     allowOutside,
     temporaries: true,
     show,
@@ -268,14 +330,14 @@ async function check(given: string, grants: string[]): Promise<number> {
 
 /** Logs, once at start, the problems the checker finds in the served tree. */
 async function checkAtStart(
-  root: string,
+  tree: Tree,
   given: string,
   allowOutside: string[],
   events: EventLog,
 ): Promise<void> {
-  const show = showUnder(root, given);
+  const show = showOf(tree, given);
   const opts = { allowOutside, temporaries: false, show };
-  const report = await checkTree(new LocalStorage(), root, opts);
+  const report = await checkTree(tree.storage, tree.root, opts);
   for (const p of report.problems) {
     events.add({ event: "config", file: show(p.path), line: p.line, message: p.message });
   }
@@ -309,15 +371,18 @@ async function main(argv: string[]): Promise<number> {
         console.log(inv.topic === "check" ? CHECK_HELP : HELP);
         return 0;
       case "check":
-        return await check(inv.root, inv.allowOutside);
+        return await check(inv.root, inv.allowOutside, inv.s3);
       case "version":
         console.log(`xxftp ${VERSION}`);
         return 0;
-      case "passwd":
-        console.log(`password written to ${await setPassword(inv.user, inv.root, inv.create)}`);
+      case "passwd": {
+        const tree = await openTree(inv.root, inv.s3);
+        const file = await setPassword(tree.storage, tree.root, tree.shown, inv.user, inv.create);
+        console.log(`password written to ${inv.s3 ? `${tree.shown}: ${file}` : file}`);
         return 0;
+      }
       case "serve":
-        return await serve(inv.options, inv.tls, inv.share, inv.log);
+        return await serve(inv.options, inv.tls, inv.share, inv.log, inv.s3);
       case "get":
         return await getCommand(inv.request);
     }

@@ -9,6 +9,13 @@ import { hasControlChars, MAX_REQUEST_BYTES } from "./get/protocol.ts";
 import type { ServerOptions } from "./server.ts";
 import type { ShareFlags } from "./share/share.ts";
 import { parseDuration } from "./units.ts";
+import {
+  isS3Root,
+  parseEndpoint,
+  parseS3Root,
+  type S3Target,
+  S3UsageError,
+} from "./storage/s3/spec.ts";
 
 /** The version `--version` prints (never sent to clients). */
 export const VERSION = "0.1.0";
@@ -31,6 +38,16 @@ Usage:
                                    fetch NAME from a --get-port door into FILE (default: the
                                    base name of NAME, here; -o - writes to standard output)
   xxftp --help | --version
+
+ROOT may be s3://BUCKET[/PREFIX]: the tree kept in an S3-compatible object store
+(credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); with it:
+  --s3-endpoint URL        the store's S3 API, e.g. http://127.0.0.1:7480 (required)
+  --s3-region REGION       signing region (default us-east-1)
+  --s3-timeout SECONDS     longest wait for any answer of the store (default 30)
+  --s3-stale-upload-minutes N
+                           abort multipart uploads idle this long, left by an
+                           instance that died (default 60; checked at start and
+                           every 10 minutes)
 
 Serve options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 or :: to share on a network)
@@ -102,9 +119,10 @@ export type Invocation =
     tls: TlsPaths | null;
     share: ShareFlags | null;
     log: LogOptions;
+    s3?: S3Target;
   }
-  | { kind: "passwd"; user: string; root: string; create: boolean }
-  | { kind: "check"; root: string; allowOutside: string[] }
+  | { kind: "passwd"; user: string; root: string; create: boolean; s3?: S3Target }
+  | { kind: "check"; root: string; allowOutside: string[]; s3?: S3Target }
   | { kind: "get"; request: GetRequest };
 
 /** How the run logs. */
@@ -230,6 +248,10 @@ export function parseCommandLine(argv: string[]): Invocation {
         create: { type: "boolean" },
         "get-port": { type: "string" },
         output: { type: "string", short: "o" },
+        "s3-endpoint": { type: "string" },
+        "s3-region": { type: "string" },
+        "s3-timeout": { type: "string" },
+        "s3-stale-upload-minutes": { type: "string" },
       },
     });
   } catch (err) {
@@ -241,15 +263,41 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (v.version) return { kind: "version" };
   if (command === "get") return { kind: "get", request: getRequest(rest, v.output) };
   if (v.output !== undefined) throw new UsageError("-o belongs to get");
+  /** The object store a root names, or nothing for a folder (then no --s3-* flag may be given). */
+  const s3Of = (root: string): { s3?: S3Target } => {
+    if (!isS3Root(root)) {
+      const given = Object.keys(v).find((k) => k.startsWith("s3-"));
+      if (given) throw new UsageError(`--${given} belongs to an s3:// root`);
+      return {};
+    }
+    try {
+      return {
+        s3: {
+          ...parseS3Root(root),
+          endpoint: parseEndpoint(v["s3-endpoint"]),
+          region: v["s3-region"] ?? "us-east-1",
+          timeoutMs: whole("s3-timeout", v["s3-timeout"], 30, 1, 3600) * 1000,
+          staleUploadMs:
+            whole("s3-stale-upload-minutes", v["s3-stale-upload-minutes"], 60, 0, 10080) *
+            60_000,
+        },
+      };
+    } catch (err) {
+      if (err instanceof S3UsageError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
   if (command === "check") {
-    const stray = Object.keys(v).find((k) => k !== "allow-outside");
+    const stray = Object.keys(v).find((k) => k !== "allow-outside" && !k.startsWith("s3-"));
     if (stray !== undefined) throw new UsageError(`--${stray} does not belong to check`);
     if (rest.length > 1) throw new UsageError(`check takes one folder, got ${rest.length}`);
-    return { kind: "check", root: rest[0] ?? "./home", allowOutside: v["allow-outside"] ?? [] };
+    const root = rest[0] ?? "./home";
+    return { kind: "check", root, allowOutside: v["allow-outside"] ?? [], ...s3Of(root) };
   }
   if (command === "passwd") {
     if (rest.length < 1 || rest.length > 2) throw new UsageError("usage: xxftp passwd USER [ROOT]");
-    return { kind: "passwd", user: rest[0], root: rest[1] ?? "./home", create: v.create ?? false };
+    const root = rest[1] ?? "./home";
+    return { kind: "passwd", user: rest[0], root, create: v.create ?? false, ...s3Of(root) };
   }
   if (command !== "serve" && command !== "share") {
     throw new UsageError(
@@ -275,6 +323,11 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const seconds = (flag: string, value: string | undefined, fallback: number) =>
     whole(flag, value, fallback, 1, 86400) * 1000;
+  const root = rest[0] ?? (share ? "." : "./home");
+  const store = s3Of(root);
+  if (store.s3 && v["allow-outside"]) {
+    throw new UsageError("--allow-outside does not apply to an s3:// root: the bucket is the tree");
+  }
   const port = whole("port", v.port, 2121, 0, 65535);
   const getPort = v["get-port"] === undefined
     ? null
@@ -288,8 +341,9 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   return {
     kind: "serve",
+    ...store,
     options: {
-      root: rest[0] ?? (share ? "." : "./home"),
+      root,
       share,
       host: v.host ?? "127.0.0.1",
       port,

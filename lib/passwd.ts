@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { USER_NAME } from "./core/accounts.ts";
 import { hashPassword } from "./core/passwords.ts";
-import { LocalStorage } from "./storage/local.ts";
+import { type Storage, StorageError } from "./storage/storage.ts";
 import { UsageError } from "./cli.ts";
 import { CONFIG_DIR } from "./core/tree_files.ts";
 
@@ -44,18 +44,30 @@ async function readPassword(): Promise<string> {
   return text.split(/\r?\n/)[0];
 }
 
-/** Sets USER's password under ROOT; returns the file written. */
-export async function setPassword(user: string, root: string, create: boolean): Promise<string> {
+/**
+ * Sets USER's password in the tree at `root` of `storage` (named `shown` in
+ * messages); returns the path of the file written.
+ */
+export async function setPassword(
+  storage: Storage,
+  root: string,
+  shown: string,
+  user: string,
+  create: boolean,
+): Promise<string> {
   if (!USER_NAME.test(user)) {
     throw new UsageError(`"${user}" is not a user name (letters, digits, _)`);
   }
-  const storage = new LocalStorage();
-  const isFolder = (path: string) => storage.stat(path).then((i) => i?.isDir === true, () => false);
-  if (!await isFolder(root)) throw new UsageError(`root folder "${root}" does not exist`);
+  const isFolder = (path: string) =>
+    storage.stat(path).then((i) => i?.isDir === true, (err) => {
+      if (err instanceof StorageError && err.kind === "unavailable") throw err;
+      return false;
+    });
+  if (!await isFolder(root)) throw new UsageError(`root folder "${shown}" does not exist`);
   const home = join(root, user);
   const exists = await isFolder(home);
   if (!exists && !create) {
-    throw new UsageError(`no user "${user}" in ${root} (add --create to make the folder)`);
+    throw new UsageError(`no user "${user}" in ${shown} (add --create to make the folder)`);
   }
   const password = await readPassword();
   if (password === "") throw new UsageError("empty password refused");

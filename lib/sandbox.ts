@@ -1,6 +1,8 @@
 /**
  * Starts the server confined by Deno itself: in a Worker whose permissions are
- * exactly read/write on the served root (plus granted paths) and the network.
+ * exactly read/write on the served root (plus granted paths) and the network;
+ * for a tree in an object store, no file system at all and the network to the
+ * store and the listen address only.
  *
  * Deno lets a process start a Worker only from code it may read (lib/, the
  * Worker's module and its imports). When this process was started with read
@@ -14,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import type { ServerStatus } from "./core/activity.ts";
 import type { EventSink } from "./core/events.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
+import { endpointNetPermission } from "./storage/s3/spec.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
 /** Which wall Deno provides for this run. */
@@ -33,18 +36,33 @@ function mayReadWorkerCode(): boolean {
   return Deno.permissions.querySync({ name: "read", path: lib }).state === "granted";
 }
 
-/** The server Worker's permissions: read/write on `paths`, the network, nothing else. */
-export function workerPermissions(paths: string[]): Deno.PermissionOptionsObject {
+/** The server Worker's permissions: read/write on `paths`, the network (`net`), nothing else. */
+export function workerPermissions(
+  paths: string[],
+  net: true | string[] = true,
+): Deno.PermissionOptionsObject {
   return {
-    read: paths,
-    write: paths,
-    net: true,
+    read: paths.length ? paths : false,
+    write: paths.length ? paths : false,
+    net,
     env: false,
     run: false,
     ffi: false,
     sys: false,
     import: false,
   };
+}
+
+/**
+ * The network a server on an object store needs: the store's `host:port`,
+ * and every port of the listen address (control and passive listeners; an
+ * active-mode data connection to a client there too). Deno cannot name
+ * "every local address", so a wildcard listen address needs the whole network.
+ */
+export function serverNet(host: string, endpoint: string): true | string[] {
+  if (host === "0.0.0.0" || host === "::" || host === "[::]") return true;
+  const listen = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return [endpointNetPermission(endpoint), listen];
 }
 
 /** An error from inside the sandbox, carrying the original error's name. */
@@ -69,11 +87,10 @@ export async function startSandboxed(
       throw new ServerStartError((err as Error).name, (err as Error).message);
     }
   }
-  const paths = [options.root, ...options.allowOutside];
-  const worker = new Worker(WORKER_URL, {
-    type: "module",
-    deno: { permissions: workerPermissions(paths) },
-  });
+  const permissions = options.s3
+    ? workerPermissions([], serverNet(options.host, options.s3.endpoint))
+    : workerPermissions([options.root, ...options.allowOutside]);
+  const worker = new Worker(WORKER_URL, { type: "module", deno: { permissions } });
   const post = (m: ToWorker) => worker.postMessage(m);
   let stopped: (() => void) | null = null;
   /** Status requests in flight, answered in order. */

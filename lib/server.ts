@@ -13,11 +13,18 @@ import { startGetDoor } from "./get/server.ts";
 import { startHttpDoor } from "./http/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
 import { LocalStorage } from "./storage/local.ts";
+import { openS3Storage, type S3Spec } from "./storage/s3/spec.ts";
+import type { Storage } from "./storage/storage.ts";
+
+/** How often a server on an object store looks for uploads a dead instance left. */
+const STALE_SWEEP_MS = 10 * 60_000;
 
 /** Everything the server is told at start. */
 export interface ServerOptions {
-  /** The served root, as a real path. */
+  /** The served root, as a real path (`/` on an object store). */
   root: string;
+  /** The tree is kept in an object store (the root is a path in it); absent: a local folder. */
+  s3?: S3Spec;
   /** One-folder sharing: only anonymous logins, and their `/` is the root itself. */
   share: boolean;
   /** Listen address (`--host`). */
@@ -92,9 +99,15 @@ export async function startServer(
     e.preventDefault();
     log(`unexpected error (ignored): ${e.message}`);
   });
-  const storage = new LocalStorage();
-  const stale = await storage.removeStaleUploads(opts.root);
-  if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
+  const storage: Storage = opts.s3 ? openS3Storage(opts.s3, log) : new LocalStorage();
+  const sweep = async () => {
+    const stale = await storage.removeStaleUploads(opts.root).catch((err) => {
+      log(`looking for unfinished uploads failed: ${(err as Error).message}`);
+      return 0;
+    });
+    if (stale > 0) log(`removed ${stale} unfinished upload(s) left by an earlier run`);
+  };
+  await sweep();
   const core = createCore(storage, opts, log, confinement, sink);
   const ftp = startFtpDoor(core, opts);
   let get = null;
@@ -119,11 +132,15 @@ export async function startServer(
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
     throw new PortInUseError(`--http port ${opts.http} on ${opts.host} is in use`);
   }
+  // Instances share a bucket: one that died may never come back to clean up after itself.
+  const timer = opts.s3 ? setInterval(sweep, STALE_SWEEP_MS) : undefined;
+  if (timer !== undefined) Deno.unrefTimer(timer);
   return {
     addr: ftp.addr,
     getAddr: get?.addr ?? null,
     httpAddr: http?.addr ?? null,
     async stop(graceMs) {
+      clearInterval(timer);
       await Promise.all([ftp.stop(graceMs), get?.stop(graceMs), http?.stop(graceMs)]);
     },
     status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),

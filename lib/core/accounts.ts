@@ -6,6 +6,7 @@
  * only a new password pays for the slow hash.
  */
 import { join } from "node:path";
+import { StorageError } from "../storage/storage.ts";
 import { LoginCache } from "./login_cache.ts";
 import { storedKind, verifyPassword } from "./passwords.ts";
 import type { LoginGuard } from "./throttle.ts";
@@ -65,7 +66,9 @@ export class Accounts {
       const home = await storage.realPath(join(root, user));
       const stat = await storage.stat(home);
       return stat?.isDir && this.allowed.some((a) => isInside(a, home)) ? home : null;
-    } catch {
+    } catch (err) {
+      // A store that cannot answer now is no reason to count a failed login.
+      if (err instanceof StorageError && err.kind === "unavailable") throw err;
       return null;
     }
   }

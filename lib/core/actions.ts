@@ -48,17 +48,17 @@ export async function rename(core: Core, from: Target, to: Target): Promise<void
   let moving = stat.size;
   if (stat.isDir) moving = crossing ? await quota.folderSize(from.realPath) : 0;
   const room = await quota.reserve(arriving, to.stat?.size ?? 0);
-  if (!room.take(moving)) {
-    room.settle(0);
+  if (!await room.take(moving)) {
+    await room.settle(0);
     throw new Refused("quota");
   }
   try {
     await core.storage.rename(from.realPath, to.realPath);
   } catch (err) {
-    room.settle(0);
+    await room.settle(0);
     throw err;
   }
-  room.settle(moving);
+  await room.settle(moving);
   await quota.adjust(leaving, -moving);
   if (to.stat) await quota.adjust(toFolders, -to.stat.size);
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Listed, Stat, Storage } from "../storage/storage.ts";
 import { StorageError } from "../storage/storage.ts";
 import { accountName, USER_NAME } from "./accounts.ts";
+import { LEDGER_FILE } from "./ledger.ts";
 import { storedKind } from "./passwords.ts";
 import {
   ALL_PERMS,
@@ -76,6 +77,8 @@ export interface CheckOptions {
 
 /** The settings files the server reads. */
 const KNOWN_SETTINGS = new Set(["password", "permission", "size", "virtual"]);
+/** Files the server writes there itself (the usage ledger of a shared storage). */
+const SERVER_FILES = new Set([LEDGER_FILE]);
 
 const ORDER: Perm[] = ["read", "write", "modify"];
 
@@ -251,6 +254,7 @@ class Checker {
     for (const e of await this.#entries(dir)) {
       if (e.name.startsWith(".")) continue; // a temporary of `xxftp passwd`, or the user's own
       const file = join(dir, e.name);
+      if (SERVER_FILES.has(e.name)) continue;
       if (!KNOWN_SETTINGS.has(e.name)) {
         this.#add(
           file,

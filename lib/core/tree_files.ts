@@ -4,7 +4,7 @@
  * changed, so an edit is seen on the next command without a restart.
  */
 import { isAbsolute, join, resolve } from "node:path";
-import type { Storage } from "../storage/storage.ts";
+import { type Stat, type Storage, StorageError } from "../storage/storage.ts";
 
 /** A permission a folder grants. */
 export type Perm = "read" | "write" | "modify";
@@ -119,6 +119,14 @@ export function parseSize(text: string): Parsed<SizeLimit> {
   return { value: bytes === 0 ? { kind: "none" } : { kind: "limit", bytes }, problems: [] };
 }
 
+/** Whether an error says the storage cannot be reached now (rather than what a file holds). */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof StorageError && err.kind === "unavailable";
+}
+
+/** The cache stamp of a file that could not even be examined: logged once, not every command. */
+const STAT_FAILED = "!stat-failed";
+
 interface CacheEntry {
   stamp: string;
   value: unknown;
@@ -188,14 +196,14 @@ export class TreeConfig {
     );
   }
 
-  /** Text of `xxftp.welcome` or `xxftp.goodbye` in the root, or null. */
+  /** Text of `xxftp.welcome` or `xxftp.goodbye` in the root, or null (also when it cannot be had now). */
   banner(name: "xxftp.welcome" | "xxftp.goodbye"): Promise<string | null> {
     return this.#read(
       join(this.root, name),
       null,
       null,
       (t) => ({ value: t.trim() === "" ? null : t, problems: [] }),
-    );
+    ).catch(() => null);
   }
 
   /** Logs, once per line, a virtual directory whose target lies outside what was granted. */
@@ -208,14 +216,28 @@ export class TreeConfig {
     );
   }
 
-  /** `absent` when the file is missing; `unreadable` (failing closed) when it cannot be read. */
+  /**
+   * `absent` when the file is missing; `unreadable` (failing closed) when it
+   * cannot be read. A storage that cannot be reached now (`unavailable`)
+   * throws: the file may well be there, so neither answer would be true.
+   */
   async #read<T>(
     file: string,
     absent: T,
     unreadable: T,
     parse: (text: string) => Parsed<T>,
   ): Promise<T> {
-    const info = await this.storage.stat(file).catch(() => null);
+    let info: Stat | null;
+    try {
+      info = await this.storage.stat(file);
+    } catch (err) {
+      if (isUnavailable(err)) throw err;
+      if (this.#cache.get(file)?.stamp !== STAT_FAILED) {
+        this.log(`config ${file}: unreadable (${(err as Error).message})`);
+      }
+      this.#cache.set(file, { stamp: STAT_FAILED, value: unreadable });
+      return unreadable;
+    }
     if (info === null) {
       this.#cache.delete(file);
       return absent;
@@ -230,6 +252,7 @@ export class TreeConfig {
       stamp = read.version;
       parsed = parse(read.text);
     } catch (err) {
+      if (isUnavailable(err)) throw err;
       const message = `unreadable (${(err as Error).message})`;
       parsed = { value: unreadable, problems: [{ line: null, message }] };
     }

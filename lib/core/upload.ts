@@ -75,7 +75,7 @@ export async function receiveFile(
       ? { kind: "aborted", bytes: moved.bytes }
       : { kind: "failed", bytes: moved.bytes, error };
   }
-  room.settle(result.kind === "done" ? plan.keep + moved.bytes - plan.existingSize : 0);
+  await room.settle(result.kind === "done" ? plan.keep + moved.bytes - plan.existingSize : 0);
   return result;
 }
 
@@ -91,7 +91,8 @@ async function copy(
     if (src.signal.aborted) return { kind: "aborted", bytes: moved.bytes };
     const n = await src.read(buffer);
     if (n === null) return { kind: "done", bytes: moved.bytes };
-    if (!room.take(n)) return { kind: "quota", bytes: moved.bytes };
+    const took = room.take(n); // a promise only when a shared limit must claim more room
+    if (took !== true && !(await took)) return { kind: "quota", bytes: moved.bytes };
     await writer.write(n === buffer.length ? buffer : buffer.subarray(0, n));
     moved.bytes += n;
     src.progress(n);

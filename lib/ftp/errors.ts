@@ -19,7 +19,9 @@ export const REFUSALS: Record<RefusalKind, Reply> = {
   "not-a-folder": replies.notADir,
   "not-a-file": replies.notAFile,
   "gone": reply(450, "The file changed while in use; try again."),
-  "unavailable": reply(421, "Storage temporarily unavailable; try again later."),
+  // 451, not 421: the session goes on (421 tells the client the connection is closing).
+  "unavailable": reply(451, "Storage temporarily unavailable; try again later."),
+  "invalid": reply(553, "File name not allowed by this storage (too long?)."),
   "hidden": replies.hidden,
   "bad-name": replies.badName,
   "fixed": replies.virtualFixed,
@@ -37,8 +39,9 @@ export function replyForError(err: unknown, log: (line: string) => void): Reply 
   }
   const kind = refusalOf(err);
   if (kind !== null) {
-    // A refusal by Deno's sandbox or by file modes is worth knowing about.
-    if (kind === "denied" && err instanceof StorageError) log(err.message);
+    // A refusal by Deno's sandbox or by file modes, or a store failing, is worth knowing about.
+    const noted: RefusalKind[] = ["denied", "unavailable", "invalid"];
+    if (noted.includes(kind) && err instanceof StorageError) log(err.message);
     return REFUSALS[kind];
   }
   log(err instanceof Error ? err.stack ?? err.message : String(err));

@@ -31,6 +31,7 @@ export const REFUSALS: Record<RefusalKind, Failure> = {
   "misconfigured": { status: 500, message: "The storage limit here is misconfigured." },
   "past-end": { status: 416, message: "Range not satisfiable." },
   "unavailable": { status: 503, message: "Storage temporarily unavailable; try again later." },
+  "invalid": { status: 400, message: "Name not allowed by this storage." },
 };
 
 /** The failure for `err`; `log` gets one line when the error needs an operator's eye. */

@@ -169,7 +169,7 @@ class LocalUpload implements UploadWriter {
 
 /** A local folder tree. */
 export class LocalStorage implements Storage {
-  readonly capabilities = { chmod: true };
+  readonly capabilities = { chmod: true, shared: false };
 
   stat(path: string): Promise<Stat | null> {
     return now(path, () => statOf(Deno.statSync(path))).catch((e) => {
@@ -312,6 +312,14 @@ export class LocalStorage implements Storage {
       await Deno.remove(temp).catch(() => {});
       throw storageError(err, path);
     }
+  }
+
+  /** Compares and writes within this process only: a local tree has one server. */
+  async writeTextIf(path: string, text: string, ifVersion: string | null): Promise<boolean> {
+    const now = await this.readText(path, 0);
+    if ((now?.version ?? null) !== ifVersion) return false;
+    await this.writeText(path, text);
+    return true;
   }
 
   async usage(folder: string, enter: (name: string) => boolean): Promise<number> {

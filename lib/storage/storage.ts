@@ -19,7 +19,9 @@ export type StorageErrorKind =
   /** The entry changed or vanished under the operation (a race); retrying may work. */
   | "gone"
   /** The storage cannot be reached or is overloaded (an object store): a 4xx, try again. */
-  | "unavailable";
+  | "unavailable"
+  /** The storage cannot represent the request (a path longer than an object key may be). */
+  | "invalid";
 
 /** A failed storage operation; `message` is for the log, never for a client. */
 export class StorageError extends Error {
@@ -71,6 +73,12 @@ export interface UploadWriter {
 export interface Capabilities {
   /** Unix permission bits can be set (SITE CHMOD). */
   chmod: boolean;
+  /**
+   * Several servers may serve this storage at once (an object store): what
+   * they must agree on (the usage of limited folders) is kept in the tree and
+   * changed with `writeTextIf`.
+   */
+  shared: boolean;
 }
 
 /** A place files live: a local folder tree or an object store. */
@@ -111,6 +119,12 @@ export interface Storage {
   readText(path: string, maxBytes: number): Promise<{ text: string; version: string } | null>;
   /** Writes a small file whole (making its folder), readable by the owner only where that means something. */
   writeText(path: string, text: string): Promise<void>;
+  /**
+   * Writes a small file whole only if its version is still `ifVersion` (as
+   * `readText` gave it), or, for null, only if there is none: false when
+   * it changed meanwhile. Atomic across servers where `capabilities.shared`.
+   */
+  writeTextIf(path: string, text: string, ifVersion: string | null): Promise<boolean>;
   /**
    * Bytes of every file below `folder` whose every folder name passes `enter`
    * (links not followed, unfinished uploads not counted).

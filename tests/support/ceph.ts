@@ -1,11 +1,11 @@
 /**
- * Test support: a real one-node Ceph RADOS Gateway (../shared/ceph-rgw/start.sh) on free loopback
+ * Test support: a real one-node Ceph RADOS Gateway (./ceph-rgw/start.sh) on free loopback
  * ports under its own temp dir, and clients for it. One cluster per test file; stop it at the end.
  */
 import { S3Client, type S3ClientOptions } from "../../lib/storage/s3/client.ts";
 
-const SCRIPTS = Deno.env.get("CEPH_RGW_DIR") ??
-  new URL("../../../shared/ceph-rgw/", import.meta.url).pathname;
+/** start.sh and stop.sh: the repository's copy of ../shared/ceph-rgw, unless CEPH_RGW_DIR names others. */
+const SCRIPTS = Deno.env.get("CEPH_RGW_DIR") ?? new URL("./ceph-rgw/", import.meta.url).pathname;
 const PACKAGES = "ceph-mon ceph-osd radosgw ceph-common";
 
 /** A running cluster. */
@@ -20,6 +20,10 @@ export interface Ceph {
   client(bucket: string, opts?: Partial<S3ClientOptions>): S3Client;
   /** Runs `radosgw-admin` on this cluster; throws with its output when it fails. */
   admin(...args: string[]): Promise<string>;
+  /** Freezes radosgw (SIGSTOP): connections stay open and nothing answers, like a hung store. */
+  pause(): Promise<void>;
+  /** Lets a paused radosgw go on (SIGCONT). */
+  resume(): Promise<void>;
   /** Kills the daemons and removes the directory. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -72,28 +76,41 @@ export async function startCeph(): Promise<Ceph> {
       `Ceph is not installed: apt-get install -y --no-install-recommends ${PACKAGES}`,
     );
   }
-  const dir = await Deno.makeTempDir({ prefix: "xxftp-ceph-" });
-  const [osdMin, osdMax] = osdPortWindow();
-  const vars = {
-    CEPH_DIR: dir,
-    MON_PORT: String(freePort()),
-    RGW_PORT: String(freePort()),
-    OSD_PORT_MIN: String(osdMin),
-    OSD_PORT_MAX: String(osdMax),
-  };
+  // A start now and then loses a race for a port (or radosgw dies young): try afresh, twice.
+  let dir = "";
+  let failures = "";
+  for (let attempt = 1; dir === ""; attempt++) {
+    const tried = await Deno.makeTempDir({ prefix: "xxftp-ceph-" });
+    const [osdMin, osdMax] = osdPortWindow();
+    const vars = {
+      CEPH_DIR: tried,
+      MON_PORT: String(freePort()),
+      RGW_PORT: String(freePort()),
+      OSD_PORT_MIN: String(osdMin),
+      OSD_PORT_MAX: String(osdMax),
+    };
+    try {
+      await run("bash", [`${SCRIPTS}/start.sh`], vars);
+      dir = tried;
+    } catch (err) {
+      const log = await Deno.readTextFile(`${tried}/log/client.rgw.test.log`).catch(() => "");
+      failures += `attempt ${attempt}: ${(err as Error).message}\nradosgw log tail:\n` +
+        `${log.split("\n").slice(-15).join("\n")}\n`;
+      await run("bash", [`${SCRIPTS}/stop.sh`], { CEPH_DIR: tried });
+      if (attempt === 3) throw new Error(`the Ceph cluster did not start:\n${failures}`);
+    }
+  }
+  if (failures !== "") console.warn(`Ceph started after failing:\n${failures}`);
   const stop = async () => {
     await run("bash", [`${SCRIPTS}/stop.sh`], { CEPH_DIR: dir });
   };
-  try {
-    await run("bash", [`${SCRIPTS}/start.sh`], vars);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   const env = Object.fromEntries(
     (await Deno.readTextFile(`${dir}/env`)).split("\n").filter((l) => l.includes("="))
       .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
   );
+  const signalRgw = async (signal: Deno.Signal) => {
+    Deno.kill(Number((await Deno.readTextFile(`${dir}/rgw.pid`)).trim()), signal);
+  };
   const ceph: Ceph = {
     endpoint: env.S3_ENDPOINT,
     accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -110,6 +127,8 @@ export async function startCeph(): Promise<Ceph> {
         ...opts,
       }),
     admin: (...args) => run("radosgw-admin", ["-c", ceph.conf, ...args]),
+    pause: () => signalRgw("SIGSTOP"),
+    resume: () => signalRgw("SIGCONT"),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -57,6 +57,8 @@ export interface StartOptions {
   command?: "serve" | "share";
   args?: string[];
   denoFlags?: string[];
+  /** Environment variables added for the server process. */
+  env?: Record<string, string>;
 }
 
 /** Starts `main.ts serve root --port 0 ...` (or `share`) and waits for its listening line. */
@@ -76,6 +78,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     ],
     stdout: "piped",
     stderr: "piped",
+    env: opts.env,
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();

@@ -87,6 +87,15 @@ export async function storageContract(storage: Storage, base: string): Promise<v
   assert.equal((await storage.readText(p("u/.xxftp/password"), 2))?.text, "li", "bounded");
   assert.equal(await storage.readText(p("u/.xxftp/none"), 100), null);
 
+  const ledger = p("u/.xxftp/usage");
+  assert.equal(await storage.writeTextIf(ledger, "1", null), true, "created where none was");
+  assert.equal(await storage.writeTextIf(ledger, "2", null), false, "not where one is");
+  const seen = await storage.readText(ledger, 100);
+  assert.equal(seen?.text, "1");
+  assert.equal(await storage.writeTextIf(ledger, "3", seen!.version), true, "same version");
+  assert.equal(await storage.writeTextIf(ledger, "4", seen!.version), false, "changed since");
+  assert.equal((await storage.readText(ledger, 100))?.text, "3");
+
   assert.equal(await storage.usage(base, (n) => n !== ".xxftp"), 11 + 1, "g.txt + d/.hidden");
   assert.equal(await storage.realPath(p("d/not/yet")), p("d/not/yet"));
 

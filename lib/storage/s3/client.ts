@@ -18,17 +18,25 @@ import {
   parseDeleteErrors,
   parseEtag,
   parseListPage,
+  parseParts,
   parseRoot,
   parseUploads,
   type PendingUpload,
   required,
+  type UploadedPart,
 } from "./responses.ts";
 import { uriEncode } from "./sigv4.ts";
 import { type RetryPolicy, type S3Request, Transport } from "./transport.ts";
 import { escapeXml } from "./xml.ts";
 
 export { S3Error, type S3ErrorKind } from "./errors.ts";
-export type { ListedObject, ListPage, ObjectInfo, PendingUpload } from "./responses.ts";
+export type {
+  ListedObject,
+  ListPage,
+  ObjectInfo,
+  PendingUpload,
+  UploadedPart,
+} from "./responses.ts";
 export type { RetryPolicy } from "./transport.ts";
 
 /** Where the bucket is and who signs. */
@@ -179,19 +187,22 @@ export class S3Client {
   /**
    * The object's bytes from `offset` (and at most `length` of them) as a stream. The stream's
    * reads each have a deadline; cancel it to drop the connection early. An offset equal to the
-   * size gives an empty body; beyond it, kind `invalid`.
+   * size gives an empty body; beyond it, kind `invalid`. With `ifMatch` (an ETag), a changed
+   * object fails with kind `gone`.
    */
   async getObject(
     key: string,
-    range: ByteRange & { signal?: AbortSignal } = {},
+    range: ByteRange & { signal?: AbortSignal; ifMatch?: string } = {},
   ): Promise<GetResult> {
     checkKey(key);
     const ranged = (range.offset ?? 0) > 0 || range.length !== undefined;
+    const headers: Record<string, string> = ranged ? { range: rangeHeader(range) } : {};
+    if (range.ifMatch) headers["if-match"] = range.ifMatch;
     const res = await this.#transport.stream({
       bucket: this.bucket,
       method: "GET",
       key,
-      headers: ranged ? { range: rangeHeader(range) } : {},
+      headers,
       idempotent: true,
       accept: [416],
       signal: range.signal,
@@ -207,7 +218,7 @@ export class S3Client {
     await res.body.cancel();
     const info = await this.headObject(key);
     if (!info) throw new S3Error(404, "NoSuchKey", `GET ${this.bucket}/${key}: 404 NoSuchKey`);
-    if (range.offset !== info.size) {
+    if ((range.offset ?? 0) !== info.size) {
       throw new S3Error(416, "InvalidRange", `offset ${range.offset} beyond size ${info.size}`);
     }
     return { ...info, body: emptyStream() };
@@ -444,5 +455,40 @@ export class S3Client {
       idempotent: true,
     });
     return parseUploads(res.text).uploads;
+  }
+
+  /** Every pending multipart upload under `prefix`, a page at a time as the caller consumes them. */
+  async *listAllMultipartUploads(prefix = ""): AsyncGenerator<PendingUpload> {
+    let marker: { keyMarker: string; uploadIdMarker: string } | undefined;
+    for (let page = 0; page < 100_000; page++) {
+      const query: Array<[string, string]> = [["uploads", ""], ["prefix", prefix]];
+      if (marker) {
+        query.push(["key-marker", marker.keyMarker], ["upload-id-marker", marker.uploadIdMarker]);
+      }
+      const res = await this.#text({ method: "GET", query, idempotent: true });
+      const { uploads, next } = parseUploads(res.text);
+      yield* uploads;
+      if (
+        !next || (next.keyMarker === marker?.keyMarker &&
+          next.uploadIdMarker === marker?.uploadIdMarker)
+      ) return;
+      marker = next;
+    }
+  }
+
+  /** The parts uploaded so far to a pending multipart upload (kind `gone` once it has ended). */
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const query: Array<[string, string]> = [["uploadId", uploadId]];
+      if (marker !== undefined) query.push(["part-number-marker", marker]);
+      const res = await this.#text({ method: "GET", key: checkKey(key), query, idempotent: true });
+      const got = parseParts(res.text);
+      parts.push(...got.parts);
+      if (got.nextMarker === undefined || got.nextMarker === marker) break;
+      marker = got.nextMarker;
+    }
+    return parts;
   }
 }

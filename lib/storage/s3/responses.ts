@@ -88,15 +88,48 @@ export function parseListPage(text: string): ListPage {
   return { objects, prefixes, nextToken };
 }
 
+/** One page of ListMultipartUploads. */
+export interface UploadsPage {
+  uploads: PendingUpload[];
+  /** Where the next page starts; absent on the last page. */
+  next?: { keyMarker: string; uploadIdMarker: string };
+}
+
 /** A ListMultipartUploadsResult. */
-export function parseUploads(text: string): { uploads: PendingUpload[]; truncated: boolean } {
+export function parseUploads(text: string): UploadsPage {
   const doc = parseRoot(text, "ListMultipartUploadsResult");
   const uploads = children(doc, "Upload").map((u) => ({
     key: required(u, "Key"),
     uploadId: required(u, "UploadId"),
     initiated: date(childText(u, "Initiated"), "Initiated"),
   }));
-  return { uploads, truncated: childText(doc, "IsTruncated")?.trim() === "true" };
+  if (childText(doc, "IsTruncated")?.trim() !== "true") return { uploads };
+  return {
+    uploads,
+    next: {
+      keyMarker: childText(doc, "NextKeyMarker") ?? "",
+      uploadIdMarker: childText(doc, "NextUploadIdMarker") ?? "",
+    },
+  };
+}
+
+/** A part of a pending multipart upload, as ListParts shows it. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  lastModified: Date;
+}
+
+/** A ListPartsResult: the parts, and the marker of the next page when there is one. */
+export function parseParts(text: string): { parts: UploadedPart[]; nextMarker?: string } {
+  const doc = parseRoot(text, "ListPartsResult");
+  const parts = children(doc, "Part").map((p) => ({
+    partNumber: number(required(p, "PartNumber"), "PartNumber"),
+    size: number(required(p, "Size"), "Size"),
+    lastModified: date(childText(p, "LastModified"), "LastModified"),
+  }));
+  const truncated = childText(doc, "IsTruncated")?.trim() === "true";
+  return truncated ? { parts, nextMarker: required(doc, "NextPartNumberMarker") } : { parts };
 }
 
 /** The keys a DeleteObjects request could not delete, with S3's reasons. */

@@ -88,6 +88,22 @@ class Deadline {
   disarm(): void {
     clearTimeout(this.#timer);
   }
+
+  /**
+   * `p`, or a rejection when the deadline fires first. Aborting fetch's signal
+   * does not wake a pending body read inside a Worker (Deno 2.x), so every
+   * wait races the deadline itself.
+   */
+  race<T>(p: Promise<T>): Promise<T> {
+    const signal = this.controller.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let onAbort = () => {};
+    const fired = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    return Promise.race([p, fired]).finally(() => signal.removeEventListener("abort", onAbort));
+  }
 }
 
 function asS3Error(err: unknown, deadline: Deadline, what: string): S3Error {
@@ -98,13 +114,26 @@ function asS3Error(err: unknown, deadline: Deadline, what: string): S3Error {
   return new S3Error(0, "NetworkError", `${what}: ${message}`, { cause: err });
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, cap: number): Promise<string> {
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  cap: number,
+  deadline: Deadline,
+): Promise<string> {
   if (!body) return "";
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of body) {
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value: chunk } = await deadline.race(reader.read()).catch((err) => {
+      reader.cancel().catch(() => {});
+      throw err;
+    });
+    if (done) break;
     total += chunk.length;
-    if (total > cap) throw new S3Error(0, "ResponseTooLarge", `response body over ${cap} bytes`);
+    if (total > cap) {
+      reader.cancel().catch(() => {});
+      throw new S3Error(0, "ResponseTooLarge", `response body over ${cap} bytes`);
+    }
     chunks.push(chunk);
   }
   const all = new Uint8Array(total);
@@ -156,7 +185,7 @@ export class Transport {
   text(req: S3Request): Promise<TextResponse> {
     return this.#withRetries(req, async (res, deadline) => {
       deadline.arm(this.config.timeoutMs);
-      const text = await readCapped(res.body, MAX_TEXT_BYTES);
+      const text = await readCapped(res.body, MAX_TEXT_BYTES, deadline);
       if (req.errorIn200 && res.status === 200 && /^\s*(<\?[^>]*>\s*)?<Error>/.test(text)) {
         throw errorFromResponse(200, text, `${req.method} ${req.bucket}/${req.key ?? ""}`);
       }
@@ -186,10 +215,11 @@ export class Transport {
       pull: async (ctl) => {
         deadline.arm(this.config.timeoutMs);
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await deadline.race(reader.read());
           if (done) ctl.close();
           else ctl.enqueue(value);
         } catch (err) {
+          reader.cancel().catch(() => {});
           ctl.error(asS3Error(err, deadline, what));
         } finally {
           deadline.disarm();
@@ -258,7 +288,7 @@ export class Transport {
     const allowance = body ? Math.ceil(body.length * 1000 / minBytesPerSecond) : 0;
     deadline.arm((req.timeoutMs ?? timeoutMs) + allowance);
     try {
-      const res = await fetch(url, {
+      const pending = fetch(url, {
         method: req.method,
         headers,
         // Bodies are plain byte arrays; fetch's typing only lacks the SharedArrayBuffer case.
@@ -266,9 +296,14 @@ export class Transport {
         signal,
         redirect: "manual",
       });
+      const res = await deadline.race(pending).catch((err) => {
+        pending.then((late) => late.body?.cancel(), () => {}).catch(() => {});
+        throw err;
+      });
       if (res.status >= 300 && !req.accept?.includes(res.status)) {
         deadline.arm(timeoutMs);
-        throw errorFromResponse(res.status, await readCapped(res.body, MAX_ERROR_BYTES), what);
+        const text = await readCapped(res.body, MAX_ERROR_BYTES, deadline);
+        throw errorFromResponse(res.status, text, what);
       }
       return await read(res, deadline, what);
     } catch (err) {
