@@ -109,7 +109,7 @@ Deno.test({
     })();
     const waitFor = async (needle: RegExp | string) => {
       const found = () => typeof needle === "string" ? text.includes(needle) : needle.test(text);
-      for (let i = 0; i < 300 && !found(); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 600 && !found(); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(found(), `${needle} in ${JSON.stringify(text)}`);
     };
     const redraw = "\r\x1b[K"; // back to the line start, erase it
