@@ -10,9 +10,10 @@
  *       226, QUIT for SECONDS; counts the sessions completed in the window.
  *   hold PORT N USER PASS
  *       logs N sessions in and keeps them idle; prints "ready ..." and waits
- *       for a line on stdin, then closes them.
+ *       for a line on stdin, then QUITs them all (leaving no TIME_WAIT).
  *   greet PORT N
- *       N sequential connects; p50 and p99 of connect to complete 220, in ms.
+ *       N sequential connects; p50 and p99 of connect to complete 220, in ms
+ *       (then QUIT, leaving no TIME_WAIT).
  *   list PORT USER PASS DIR
  *       time of LIST in DIR, from PASV to 226, and the lines received.
  *   fetch PORT N USER PASS FILE LOCAL
@@ -25,7 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>

@@ -93,7 +93,7 @@ export async function idleKiB(pid: number, port: number, n: number) {
   try {
     if (held.fields.held !== n) throw new Error(`only ${held.fields.held} of ${n} logged in`);
     await sleep(1000);
-    return { kib: (treeKiB(pid) - before) / n, cpu: held.fields.cpu };
+    return (treeKiB(pid) - before) / n;
   } finally {
     await held.release();
   }

@@ -178,8 +178,14 @@ export function roundTasks(run: Run, s: Server, round: number) {
       attempt(run, at("start"), () =>
         withServer(run, s, {}, async (proc, port) => {
           await attempt(run, at("idle"), async () => {
-            const r = await measure.idleKiB(proc.pid, port, cfg.held);
-            record(run, round, s, "idle", r.kib, "KiB/session");
+            record(
+              run,
+              round,
+              s,
+              "idle",
+              await measure.idleKiB(proc.pid, port, cfg.held),
+              "KiB/session",
+            );
           });
           await attempt(run, at("greeting"), async () => {
             const g = await measure.greeting(port, cfg.greets);
@@ -243,7 +249,7 @@ export function growthTasks(run: Run) {
           `growth: ${n} idle sessions`,
           () =>
             withServer(run, xxftp, { sessions: n + 100 }, async (proc, port) => {
-              held.set(n, figure((await measure.idleKiB(proc.pid, port, n)).kib));
+              held.set(n, figure(await measure.idleKiB(proc.pid, port, n)));
               run.log(`  growth: ${n} idle sessions, ${held.get(n)} KiB each`);
             }),
         ),
