@@ -39,23 +39,29 @@ function expected(w: Window): number {
 }
 
 /**
- * Runs every task. Windows go in round order (a window may pass another of
- * its round or the next one when it fits and that one does not); the other
- * tasks run, in order, whenever no window fits.
+ * Runs every task. The probes (round 0) go first; then, of the windows of
+ * the earliest round left and the next one, the one leaving the most
+ * TIME_WAIT sockets among those that fit, so the smaller ones fill the room
+ * beside it instead of keeping it waiting. The other tasks run, in order,
+ * whenever no window fits.
  */
 export async function schedule(windows: Window[], others: Task[], log: (l: string) => void) {
   let blockedSince = 0;
   while (windows.length > 0 || others.length > 0) {
     const tw = timeWait();
     const first = windows[0]?.round ?? 0;
-    const i = windows.findIndex((w) =>
-      w.round <= first + 1 && tw + Math.min(expected(w), TIME_WAIT_CAP - DRAINED) <= TIME_WAIT_CAP
-    );
+    const last = first === 0 ? 0 : first + 1;
+    let pick = -1;
+    windows.forEach((w, i) => {
+      const need = Math.min(expected(w), TIME_WAIT_CAP - DRAINED);
+      const fits = w.round <= last && tw + need <= TIME_WAIT_CAP;
+      if (fits && (pick < 0 || expected(w) > expected(windows[pick]))) pick = i;
+    });
     const overdue = blockedSince > 0 && performance.now() - blockedSince > DRAIN_MAX_MS;
-    if (i >= 0 || (overdue && windows.length > 0)) {
-      if (i < 0) log(`  (TIME_WAIT still ${tw} after ${DRAIN_MAX_MS / 1000} s: going on)`);
+    if (pick >= 0 || (overdue && windows.length > 0)) {
+      if (pick < 0) log(`  (TIME_WAIT still ${tw} after ${DRAIN_MAX_MS / 1000} s: going on)`);
       blockedSince = 0;
-      await windows.splice(Math.max(i, 0), 1)[0].run();
+      await windows.splice(Math.max(pick, 0), 1)[0].run();
     } else if (others.length > 0) {
       await others.shift()!.run();
     } else {
