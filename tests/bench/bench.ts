@@ -31,6 +31,7 @@ const FULL: Config = {
     held: [100, 1000, 5000],
     listed: [1000, 10_000, 100_000],
     clients: [16, 64, 256],
+    window: 2,
     fetches: 1000,
   },
 };
@@ -40,7 +41,13 @@ const QUICK: Config = {
   rounds: 1,
   bigMiB: 256,
   window: 1,
-  growth: { held: [100, 1000], listed: [1000, 10_000], clients: [16, 64, 256], fetches: 200 },
+  growth: {
+    held: [100, 1000],
+    listed: [1000, 10_000],
+    clients: [16, 64, 256],
+    window: 1,
+    fetches: 200,
+  },
 };
 
 const USER = "bench";
@@ -55,6 +62,11 @@ function parseArgs(args: string[]) {
   const rounds = value("--rounds");
   if (rounds !== undefined) cfg.rounds = Math.max(1, Number(rounds) | 0);
   const only = value("--servers")?.split(",");
+  const unknown = only?.filter((n) => !SERVERS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`unknown server ${unknown.join(", ")}: pick from ${SERVERS.map((s) => s.name)}`);
+    Deno.exit(2);
+  }
   const servers = SERVERS.filter((s) => only === undefined || only.includes(s.name));
   return { cfg, servers };
 }

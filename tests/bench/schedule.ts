@@ -1,18 +1,18 @@
 /**
  * Order of work around loopback TIME_WAIT. A session storm leaves about two
- * sockets per session in TIME_WAIT for 60 s, and past about 25,000 of them
- * every server's session rate collapses here (measured: fine up to ~23,000,
- * a tenth at 26,000; the ephemeral ports run out), so a window run then
- * measures the kernel. A session-rate window therefore starts only when the
+ * sockets per session in TIME_WAIT for 60 s, and past about 23,000 of them
+ * every server's session rate falls here (measured with pyftpdlib in 1 s
+ * windows: steady up to ~20,000, -20% at 23,000, a tenth at 26,000; the
+ * ephemeral ports run out), so a window run then measures the kernel. A session-rate window therefore starts only when the
  * count plus what the window will add stays under TIME_WAIT_CAP; the other
  * measurements, which leave next to nothing in TIME_WAIT, run while it drains.
  */
 import { timeWait } from "./measure.ts";
 
-/** Most TIME_WAIT sockets a window may end with. */
-export const TIME_WAIT_CAP = 22_000;
-/** TIME_WAIT sockets a session leaves (control and data connection; ~2.1 measured), with margin. */
-const PER_SESSION = 2.3;
+/** Most TIME_WAIT sockets a window may end with (what it finds plus what it adds). */
+export const TIME_WAIT_CAP = 21_000;
+/** TIME_WAIT sockets a session leaves (control and data connection; 2.0–2.1 measured), with margin. */
+const PER_SESSION = 2.2;
 /** Assumed rate of a window that has not run in an earlier round. */
 const UNKNOWN_RATE = 2_000;
 /** A window that would pass the cap by itself starts when the count is down to this. */
@@ -39,29 +39,35 @@ function expected(w: Window): number {
 }
 
 /**
- * Runs every task. The probes (round 0) go first; then, of the windows of
- * the earliest round left and the next one, the one leaving the most
- * TIME_WAIT sockets among those that fit, so the smaller ones fill the room
- * beside it instead of keeping it waiting. The other tasks run, in order,
- * whenever no window fits.
+ * Runs every task. The probes (round 0) go first. Then, of the windows of the
+ * earliest round left and the next one, the largest that fits runs; a
+ * smaller one runs beside it only while what the smaller ones add since the
+ * last largest one still leaves room for the next largest, so the large
+ * windows, which need a drained count, are not kept waiting. The other tasks
+ * run, in order, whenever no window may start.
  */
 export async function schedule(windows: Window[], others: Task[], log: (l: string) => void) {
+  const need = (w: Window) => Math.min(expected(w), TIME_WAIT_CAP - DRAINED);
+  let besideLargest = 0;
   let blockedSince = 0;
   while (windows.length > 0 || others.length > 0) {
     const tw = timeWait();
     const first = windows[0]?.round ?? 0;
-    const last = first === 0 ? 0 : first + 1;
-    let pick = -1;
-    windows.forEach((w, i) => {
-      const need = Math.min(expected(w), TIME_WAIT_CAP - DRAINED);
-      const fits = w.round <= last && tw + need <= TIME_WAIT_CAP;
-      if (fits && (pick < 0 || expected(w) > expected(windows[pick]))) pick = i;
-    });
+    const eligible = windows.filter((w) => w.round <= (first === 0 ? 0 : first + 1));
+    const largest = eligible.reduce<Window | null>((a, w) => a && need(a) >= need(w) ? a : w, null);
+    const fitting = eligible.filter((w) =>
+      tw + need(w) <= TIME_WAIT_CAP &&
+      (w === largest || besideLargest + need(w) + need(largest!) <= TIME_WAIT_CAP)
+    );
+    const pick = fitting.reduce<Window | null>((a, w) => a && need(a) >= need(w) ? a : w, null);
     const overdue = blockedSince > 0 && performance.now() - blockedSince > DRAIN_MAX_MS;
-    if (pick >= 0 || (overdue && windows.length > 0)) {
-      if (pick < 0) log(`  (TIME_WAIT still ${tw} after ${DRAIN_MAX_MS / 1000} s: going on)`);
+    if (pick !== null || (overdue && largest !== null)) {
+      if (pick === null) log(`  (TIME_WAIT still ${tw} after ${DRAIN_MAX_MS / 1000} s: going on)`);
+      const w = pick ?? largest!;
+      besideLargest = w === largest ? 0 : besideLargest + need(w);
       blockedSince = 0;
-      await windows.splice(Math.max(pick, 0), 1)[0].run();
+      windows.splice(windows.indexOf(w), 1);
+      await w.run();
     } else if (others.length > 0) {
       await others.shift()!.run();
     } else {

@@ -21,7 +21,14 @@ export interface Config {
   held: number;
   greets: number;
   listed: number;
-  growth: { held: number[]; listed: number[]; clients: number[]; fetches: number };
+  growth: {
+    held: number[];
+    listed: number[];
+    clients: number[];
+    /** Length of the growth's session windows, seconds: shorter, for the TIME_WAIT they leave. */
+    window: number;
+    fetches: number;
+  };
 }
 
 /** What every task shares. */
@@ -96,11 +103,12 @@ function record(run: Run, round: number, s: Server, row: string, value: number, 
   run.log(`  r${round} ${s.name.padEnd(9)} ${row.padEnd(8)} ${figure(value)} ${unit}`);
 }
 
-/** One kind of session-rate window: whose, how many clients, which login. */
+/** One kind of session-rate window: whose, how many clients for how long, which login. */
 interface WindowKind {
   s: Server;
   kind: string;
   clients: number;
+  seconds: number;
   login: [string, string];
 }
 
@@ -118,10 +126,10 @@ function sessionWindow(
   round: number,
   done: (rate: number) => void,
 ): Window {
-  const { s, kind, clients } = k;
+  const { s, kind, clients, seconds } = k;
   return {
     round,
-    seconds: run.cfg.window,
+    seconds,
     rate: () => run.rates.get(keyOf(k)),
     run: () =>
       attempt(
@@ -130,9 +138,9 @@ function sessionWindow(
         () =>
           withServer(run, s, {}, async (_proc, port) => {
             const tw = measure.timeWait();
-            const f = await measure.sessions(port, clients, run.cfg.window, ...k.login);
+            const f = await measure.sessions(port, clients, seconds, ...k.login);
             run.rates.set(keyOf(k), f.rate);
-            const cores = f.cpu / run.cfg.window;
+            const cores = f.cpu / seconds;
             run.windows.push({ cores, tw });
             if (f.failed > 0) {
               run.notes.push(`r${round} ${s.name} ${kind}: ${f.failed} sessions failed`);
@@ -213,10 +221,17 @@ export function roundTasks(run: Run, s: Server, round: number) {
     });
   }
   const kinds: WindowKind[] = [
-    { s, kind: "sessions", clients: cfg.clients, login: ["anonymous", "bench@"] },
+    {
+      s,
+      kind: "sessions",
+      clients: cfg.clients,
+      seconds: cfg.window,
+      login: ["anonymous", "bench@"],
+    },
   ];
   if (s.passwordUser) {
-    kinds.push({ s, kind: "password", clients: cfg.clients, login: [tree.user, tree.password] });
+    const login: [string, string] = [tree.user, tree.password];
+    kinds.push({ s, kind: "password", clients: cfg.clients, seconds: cfg.window, login });
   }
   const windows = kinds.map((k) =>
     sessionWindow(run, k, round, (rate) => record(run, round, s, k.kind, rate, "sessions/s"))
@@ -288,11 +303,11 @@ export function growthTasks(run: Run) {
           }),
       ),
   });
-  // The sessions row is the figure at its own client count; the others run last.
-  const kinds: WindowKind[] = g.clients.filter((c) => c !== cfg.clients).map((c) => ({
+  const kinds: WindowKind[] = g.clients.map((c) => ({
     s: xxftp,
     kind: "growth",
     clients: c,
+    seconds: g.window,
     login: ["anonymous", "bench@"],
   }));
   const windows = kinds.map((k) =>
@@ -319,11 +334,8 @@ export function growthTasks(run: Run) {
       series(g.listed, (n) => listed.get(n)?.peak),
     ],
     [
-      `sessions/s at ${g.clients.map(fmt).join(" / ")} concurrent clients`,
-      series(g.clients, (c) => {
-        const row = run.results.median("sessions", xxftp.name);
-        return c !== cfg.clients ? rates.get(c) : typeof row === "number" ? figure(row) : undefined;
-      }),
+      `sessions/s at ${g.clients.map(fmt).join(" / ")} concurrent clients (${g.window} s each)`,
+      series(g.clients, (c) => rates.get(c)),
     ],
     [`${fmt(g.fetches)} concurrent 1 MiB downloads`, fetched],
   ];
