@@ -2,7 +2,9 @@
  * The servers the bench compares, each installed when missing, configured for
  * anonymous download and upload (and a password user where the server has
  * one without system accounts), limits raised, and started fresh on
- * 127.0.0.1. vsftpd and pyftpdlib come from apt; pure-ftpd and proftpd
+ * 127.0.0.1. Otherwise each keeps its defaults, security features included
+ * (vsftpd's per-session namespaces, proftpd's login delay), as xxftp keeps
+ * its sandbox. vsftpd and pyftpdlib come from apt; pure-ftpd and proftpd
  * conflict with vsftpd as packages, so they are unpacked into `peers/` and
  * run from there.
  */
@@ -400,8 +402,6 @@ export const proftpd: Server = {
       `MaxInstances ${o.sessions}`,
       `ScoreboardFile ${at("scoreboard")}`,
       `PidFile ${at("pid")}`,
-      // mod_delay pads logins to hide which user names exist; it would measure the padding.
-      "DelayEngine off",
       "WtmpLog off",
       "UseReverseDNS off",
       "AuthPAM off",
