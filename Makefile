@@ -44,8 +44,9 @@ build: $(DENO)
 		exit 1; }
 	@echo "built dist/xxftp"
 
+# One heavy run at a time on this machine (the bench, or a full test run); ARGS=--quick to iterate.
 bench: $(DENO)
-	$(DENO) run --allow-all tests/bench/bench.ts
+	flock /tmp/xxftp-heavy.lock $(DENO) run --allow-all tests/bench/bench.ts $(ARGS)
 
 $(TOOLS)/deno/deno:
 	@bash tests/support/install_deno.sh $(DENO_VERSION) $(TOOLS)/deno
