@@ -151,7 +151,7 @@ Deno.test("S3Storage against Ceph RGW", async (t) => {
 
   await t.step("stale uploads: only old ones nobody writes to are aborted", async () => {
     const w = await storage.createUpload("/big/live.bin", 0);
-    await w.write(randomBytes(9 * MiB)); // one part sent: a multipart upload exists
+    await w.write(randomBytes(17 * MiB)); // one part sent: a multipart upload exists
     await s3.createMultipartUpload("tree/big/orphan.bin");
     const sweeper = new S3Storage({ client: s3, prefix: "tree/", staleUploadMs: 60_000 });
     assert.equal(await sweeper.removeStaleUploads("/"), 0, "young uploads are left alone");

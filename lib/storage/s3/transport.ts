@@ -75,6 +75,7 @@ const MAX_ERROR_BYTES = 64 << 10;
 class Deadline {
   readonly controller = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #onFire: (() => void) | null = null;
 
   constructor(private what: string) {}
 
@@ -82,7 +83,18 @@ class Deadline {
     this.disarm();
     this.#timer = setTimeout(() => {
       this.controller.abort(new S3Error(0, "Timeout", `${this.what}: no answer within ${ms} ms`));
+      this.#onFire?.();
     }, ms);
+  }
+
+  /** Whether the deadline has passed. */
+  get fired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Runs `fn` when the deadline fires (one at a time: a streamed body's reader). */
+  onFire(fn: () => void): void {
+    this.#onFire = fn;
   }
 
   disarm(): void {
@@ -211,11 +223,16 @@ export class Transport {
     what: string,
   ): ReadableStream<Uint8Array> {
     const reader = body.getReader();
+    // Aborting fetch's signal does not wake a pending body read inside a Worker (Deno 2.x);
+    // cancelling the reader does (the read then ends as done, and `fired` tells them apart).
+    // This costs nothing per chunk, where racing a promise would.
+    deadline.onFire(() => void reader.cancel().catch(() => {}));
     return new ReadableStream<Uint8Array>({
       pull: async (ctl) => {
         deadline.arm(this.config.timeoutMs);
         try {
-          const { done, value } = await deadline.race(reader.read());
+          const { done, value } = await reader.read();
+          if (deadline.fired) throw deadline.controller.signal.reason;
           if (done) ctl.close();
           else ctl.enqueue(value);
         } catch (err) {
