@@ -314,12 +314,34 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Compares and writes within this process only: a local tree has one server. */
-  async writeTextIf(path: string, text: string, ifVersion: string | null): Promise<boolean> {
-    const now = await this.readText(path, 0);
-    if ((now?.version ?? null) !== ifVersion) return false;
-    await this.writeText(path, text);
-    return true;
+  /**
+   * Compares and writes without giving up the thread in between: atomic
+   * within this process (a local tree has one server), not across processes.
+   */
+  writeTextIf(path: string, text: string, ifVersion: string | null): Promise<boolean> {
+    return now(path, () => {
+      let version: string | null = null;
+      try {
+        version = statOf(Deno.statSync(path)).version;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      if (version !== ifVersion) return false;
+      const temp = join(dirname(path), `${UPLOAD_TEMP_PREFIX}${crypto.randomUUID()}`);
+      Deno.mkdirSync(dirname(path), { recursive: true });
+      try {
+        Deno.writeTextFileSync(temp, text, { mode: 0o600 });
+        Deno.renameSync(temp, path);
+      } catch (err) {
+        try {
+          Deno.removeSync(temp);
+        } catch {
+          // never written
+        }
+        throw err;
+      }
+      return true;
+    });
   }
 
   async usage(folder: string, enter: (name: string) => boolean): Promise<number> {

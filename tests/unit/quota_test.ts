@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { QuotaBook, type Reservation } from "../../lib/core/quota.ts";
 import { Refused } from "../../lib/core/refusal.ts";
 import { LocalStorage } from "../../lib/storage/local.ts";
+import { LEDGER_FILE } from "../../lib/core/ledger.ts";
 import { TreeConfig } from "../../lib/core/tree_files.ts";
 import { makeTree, writeTree } from "../support/server.ts";
 
@@ -99,6 +100,43 @@ Deno.test("quota book: replacing a file counts only what the new copy adds", asy
     assert.equal(other.take(10), true, "90 stored + 10");
     assert.equal(other.take(1), false);
     other.settle(0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** A local tree that says several servers share it: limits go through the ledger. */
+class SharedTree extends LocalStorage {
+  override readonly capabilities = { chmod: true, shared: true };
+}
+
+Deno.test("quota book, shared: two servers' claims never pass a limit together", async () => {
+  const root = await makeTree({ "u/.xxftp/size": "100", "u/old.bin": "x".repeat(40) });
+  const u = join(root, "u");
+  const storage = new SharedTree();
+  const a = new QuotaBook(new TreeConfig(storage, root, () => {}), [root]);
+  const b = new QuotaBook(new TreeConfig(storage, root, () => {}), [root]);
+  try {
+    const ra = await reserve(a, [u]);
+    const rb = await reserve(b, [u]);
+    const [tookA, tookB] = await Promise.all([ra.take(40), rb.take(40)]);
+    assert.equal(Number(tookA) + Number(tookB), 1, "60 bytes of room: one of the two 40s fits");
+    const [winner, loser] = tookA ? [ra, rb] : [rb, ra];
+    assert.equal(await winner.take(21), false, "40 + 40 + 21 > 100");
+    await loser.settle(0);
+    await writeTree(root, { "u/new.bin": "y".repeat(40) }); // what the winner uploaded
+    await winner.settle(40);
+    const ledger = JSON.parse(await Deno.readTextFile(join(u, ".xxftp", LEDGER_FILE)));
+    assert.equal(ledger.used, 80, "the landed bytes moved into the figure");
+    assert.deepEqual(ledger.claims, {}, "and every claim was given back");
+    const next = await reserve(tookA ? b : a, [u]);
+    assert.equal(await next.take(20), true, "the other server now has the 20 left");
+    assert.equal(await next.take(1), false);
+    await next.settle(0);
+    await a.adjust([u], -40); // a delete through one server
+    const after = await reserve(b, [u]);
+    assert.equal(await after.take(60), true, "frees room on the other");
+    await after.settle(0);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
