@@ -80,7 +80,12 @@ export class LineWriter {
   }
 
   #kick(): void {
-    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    if (this.#draining !== null) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = null;
+      // A line queued after the loop's last look, before this ran, must not wait for the next one.
+      if (this.#queue.length > 0 || this.#statusChanged) this.#kick();
+    });
   }
 
   async #drain(): Promise<void> {

@@ -88,3 +88,19 @@ Deno.test("log writer: the status line stays below the log lines", async () => {
     "\r\x1b[K",
   ]);
 });
+
+Deno.test("log writer: a line queued just as a batch ends is written without waiting for another", async () => {
+  // The second line comes k microtasks after the first, for every k around the end of its batch.
+  for (let k = 0; k < 8; k++) {
+    const written: string[] = [];
+    const w = new LineWriter((bytes) => {
+      written.push(decoder.decode(bytes));
+      return Promise.resolve();
+    }, { name: "test output", report: () => {} });
+    w.line("first");
+    for (let i = 0; i < k; i++) await Promise.resolve();
+    w.line("second");
+    await new Promise((r) => setTimeout(r, 10)); // no further line comes to push it out
+    assert.equal(written.join(""), "first\nsecond\n", `second line ${k} microtasks later`);
+  }
+});
