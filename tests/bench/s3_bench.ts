@@ -19,6 +19,7 @@ const SIZE = 100 << 20;
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
 const LIST_KEYS = Number(Deno.env.get("LIST_KEYS") ?? 100_000);
 const PY = new URL("./s3_boto3_transfer.py", import.meta.url).pathname;
+const HEAP = new URL("./s3_list_heap.ts", import.meta.url).pathname;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mibs = (seconds: number) => SIZE / (1 << 20) / seconds;
@@ -164,5 +165,25 @@ if (LIST_KEYS > 0) {
     );
   }
   console.log(`boto3 list_objects_v2, paginated: ${await boto3List("anonymous/large/")}`);
+  for (const folder of ["small", "large"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--v8-flags=--expose-gc",
+        HEAP,
+        ceph.endpoint,
+        "bench",
+        `/anonymous/${folder}`,
+      ],
+      env,
+      stdout: "piped",
+    }).output();
+    const [n, mib] = new TextDecoder().decode(out.stdout).trim().split(" ");
+    console.log(
+      `S3Storage.list of ${n} entries: at most ${mib} MiB of live heap (garbage collected after each batch)`,
+    );
+  }
 }
 await Deno.remove(dir, { recursive: true });
