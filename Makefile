@@ -5,6 +5,7 @@ TOOLS := .tools
 DENO := $(or $(shell deno --version 2>/dev/null | grep -q '^deno 2\.' && command -v deno),$(TOOLS)/deno/deno)
 ROOT ?= home
 PORT ?= 2121
+HTTP_PORT ?= 8080
 # Reading lib/ lets main.ts start the server in a Worker narrowed to $(ROOT): two walls.
 RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
@@ -13,7 +14,7 @@ RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 # git keeps no file modes: serve gives the demo password files the 0600 that xxftp passwd writes.
 serve: $(DENO)
 	@chmod 600 home/*/.xxftp/password
-	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT)
+	$(DENO) run $(RUN_FLAGS) main.ts serve $(ROOT) --port $(PORT) --http $(HTTP_PORT)
 
 # The real clients the tests drive are installed first when missing (tests/support/install_clients.sh),
 # and so are Ceph's RADOS Gateway and HAProxy for the object-store tests (install_store.sh).
@@ -43,8 +44,9 @@ build: $(DENO)
 		exit 1; }
 	@echo "built dist/xxftp"
 
+# One heavy run at a time on this machine (the bench, or a full test run); ARGS=--quick to iterate.
 bench: $(DENO)
-	$(DENO) run --allow-all tests/bench/bench.ts
+	flock /tmp/xxftp-heavy.lock $(DENO) run --allow-all tests/bench/bench.ts $(ARGS)
 
 $(TOOLS)/deno/deno:
 	@bash tests/support/install_deno.sh $(DENO_VERSION) $(TOOLS)/deno

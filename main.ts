@@ -250,6 +250,10 @@ async function run(
   const reachable = isWildcard(hostname)
     ? (hostname === "0.0.0.0" ? "127.0.0.1" : "::1")
     : hostname;
+  if (server.httpAddr) {
+    const web = `${tls ? "https" : "http"}://${urlHost(reachable)}:${server.httpAddr.port}/`;
+    out.line(`  browsers: ${web} (curl too: curl -u USER:PASSWORD ${web})`);
+  }
   let firstUrl = `${scheme}://${urlHost(reachable)}:${port}/`;
   if (share === null) out.line(`  users: ${await usersOf(tree.storage, root)}`);
   else {

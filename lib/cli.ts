@@ -52,6 +52,8 @@ ROOT may be s3://BUCKET[/PREFIX]: the tree kept in an S3-compatible object store
 Serve options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 or :: to share on a network)
   --port N                 control port (default 2121; 0 = any free port)
+  --http PORT              also serve the tree to web browsers and curl on PORT (0 = any free
+                           port): same users and rules; HTTPS when --tls-cert/--tls-key are given
   --passive-ports A-B      passive data port range (default: any free port)
   --public-host ADDR       address announced in PASV replies (behind NAT)
   --max-connections N      whole-server limit (default 500); over it: 421 and close
@@ -220,6 +222,7 @@ export function parseCommandLine(argv: string[]): Invocation {
         version: { type: "boolean", short: "V" },
         host: { type: "string" },
         port: { type: "string" },
+        http: { type: "string" },
         "passive-ports": { type: "string" },
         "public-host": { type: "string" },
         "max-connections": { type: "string" },
@@ -332,6 +335,10 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (getPort !== null && getPort !== 0 && getPort === port) {
     throw new UsageError("--get-port needs a port of its own, not the --port");
   }
+  const http = v.http === undefined ? null : whole("http", v.http, 0, 0, 65535);
+  if (http !== null && http !== 0 && (http === port || http === getPort)) {
+    throw new UsageError("--http needs a port of its own");
+  }
   return {
     kind: "serve",
     ...store,
@@ -354,6 +361,7 @@ export function parseCommandLine(argv: string[]): Invocation {
       tls: null,
       readOnly: share ? !v.writable : v["read-only"] ?? false,
       getPort,
+      http,
     },
     tls: cert === undefined || key === undefined ? null : {
       cert,

@@ -72,6 +72,9 @@ export class ServerStartError extends Error {
   }
 }
 
+/** Where the doors of a started server listen. */
+type Addresses = Pick<ServerHandle, "addr" | "getAddr" | "httpAddr">;
+
 /** Starts the server, its events to `sink`; rejects with `ServerStartError` when it cannot listen. */
 export async function startSandboxed(
   options: ServerOptions,
@@ -92,7 +95,7 @@ export async function startSandboxed(
   let stopped: (() => void) | null = null;
   /** Status requests in flight, answered in order. */
   const asked: ((s: ServerStatus) => void)[] = [];
-  const started = new Promise<Pick<ServerHandle, "addr" | "getAddr">>((resolve, reject) => {
+  const started = new Promise<Addresses>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "event") sink(m.event);
@@ -103,7 +106,8 @@ export async function startSandboxed(
           hostname: m.hostname,
           port,
         });
-        resolve({ addr: at(m.port), getAddr: m.getPort === null ? null : at(m.getPort) });
+        const maybe = (port: number | null) => port === null ? null : at(port);
+        resolve({ addr: at(m.port), getAddr: maybe(m.getPort), httpAddr: maybe(m.httpPort) });
       } else if (m.type === "failed") {
         worker.terminate();
         reject(new ServerStartError(m.name, m.message));

@@ -1,7 +1,7 @@
 /**
  * Starts the server: the storage, the core over it, and the doors onto the
- * core (FTP/FTPS, and the raw get door when asked). A stray error costs one
- * session at most, never the server.
+ * core (FTP/FTPS, HTTP/HTTPS for browsers and the raw get door when asked).
+ * A stray error costs one session at most, never the server.
  */
 import type { Credential } from "./core/accounts.ts";
 import type { ServerStatus } from "./core/activity.ts";
@@ -10,6 +10,7 @@ import { type EventSink, stamped } from "./core/events.ts";
 import type { Confinement } from "./core/vfs.ts";
 import { startFtpDoor } from "./ftp/server.ts";
 import { startGetDoor } from "./get/server.ts";
+import { startHttpDoor } from "./http/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { openS3Storage, type S3Spec } from "./storage/s3/spec.ts";
@@ -60,6 +61,8 @@ export interface ServerOptions {
   credential?: Credential | null;
   /** Port of the raw get door (`--get-port`; 0 picks a free one); null: no such door. */
   getPort: number | null;
+  /** Port of the HTTP door for browsers (`--http`, HTTPS when `tls` is set); null: none. */
+  http: number | null;
 }
 
 /** A running server. */
@@ -68,6 +71,8 @@ export interface ServerHandle {
   addr: Deno.NetAddr;
   /** Where the get door listens, or null when it is off. */
   getAddr: Deno.NetAddr | null;
+  /** Where the HTTP door listens, or null when it is off. */
+  httpAddr: Deno.NetAddr | null;
   /** Stops accepting, lets transfers finish for up to `graceMs`, then closes every session. */
   stop(graceMs: number): Promise<void>;
   /** Connections and transfers now. */
@@ -113,15 +118,30 @@ export async function startServer(
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
     throw new PortInUseError(`--get-port ${opts.getPort} on ${opts.host} is in use`);
   }
+  let http = null;
+  try {
+    http = opts.http === null ? null : startHttpDoor(core, {
+      host: opts.host,
+      port: opts.http,
+      tls: opts.tls && { cert: opts.tls.cert, key: opts.tls.key },
+      headTimeoutMs: opts.loginTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    });
+  } catch (err) {
+    await Promise.all([ftp.stop(0), get?.stop(0)]);
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new PortInUseError(`--http port ${opts.http} on ${opts.host} is in use`);
+  }
   // Instances share a bucket: one that died may never come back to clean up after itself.
   const timer = opts.s3 ? setInterval(sweep, STALE_SWEEP_MS) : undefined;
   if (timer !== undefined) Deno.unrefTimer(timer);
   return {
     addr: ftp.addr,
     getAddr: get?.addr ?? null,
+    httpAddr: http?.addr ?? null,
     async stop(graceMs) {
       clearInterval(timer);
-      await Promise.all([ftp.stop(graceMs), get?.stop(graceMs)]);
+      await Promise.all([ftp.stop(graceMs), get?.stop(graceMs), http?.stop(graceMs)]);
     },
     status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),
   };

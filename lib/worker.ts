@@ -15,7 +15,13 @@ export type ToWorker =
 /** Messages to the main thread. */
 export type FromWorker =
   | { type: "event"; event: LogEvent }
-  | { type: "listening"; hostname: string; port: number; getPort: number | null }
+  | {
+    type: "listening";
+    hostname: string;
+    port: number;
+    getPort: number | null;
+    httpPort: number | null;
+  }
   | { type: "failed"; name: string; message: string }
   | { type: "status"; status: ServerStatus }
   | { type: "stopped" };
@@ -33,12 +39,13 @@ scope.onmessage = async (e) => {
   if (m.type === "start") {
     try {
       server = await startServer(m.options, (event) => post({ type: "event", event }));
-      const { addr, getAddr } = server;
+      const { addr, getAddr, httpAddr } = server;
       post({
         type: "listening",
         hostname: addr.hostname,
         port: addr.port,
         getPort: getAddr?.port ?? null,
+        httpPort: httpAddr?.port ?? null,
       });
     } catch (err) {
       post({ type: "failed", name: (err as Error).name, message: (err as Error).message });

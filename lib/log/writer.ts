@@ -80,9 +80,10 @@ export class LineWriter {
   }
 
   #kick(): void {
-    this.#draining ??= this.#drain().finally(() => {
+    if (this.#draining !== null) return;
+    this.#draining = this.#drain().finally(() => {
       this.#draining = null;
-      // A line queued after the drain's last look, before this ran, would wait for the next one.
+      // A line queued after the loop's last look, before this ran, must not wait for the next one.
       if (this.#queue.length > 0 || this.#statusChanged) this.#kick();
     });
   }

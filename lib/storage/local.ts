@@ -126,13 +126,16 @@ class LocalUpload implements UploadWriter {
     private readonly target: string,
   ) {}
 
-  async write(chunk: Uint8Array): Promise<void> {
-    try {
-      let off = await this.file.write(chunk);
-      while (off < chunk.length) off += await this.file.write(chunk.subarray(off));
-    } catch (err) {
-      throw storageError(err, this.target);
-    }
+  /**
+   * Synchronous: a write into the page cache takes microseconds, where an
+   * async write per chunk costs a thread hand-off, and many small chunks (an
+   * HTTP body of unknown length) made uploads ten times slower.
+   */
+  write(chunk: Uint8Array): Promise<void> {
+    return now(this.target, () => {
+      let off = this.file.writeSync(chunk);
+      while (off < chunk.length) off += this.file.writeSync(chunk.subarray(off));
+    });
   }
 
   commit(): Promise<void> {

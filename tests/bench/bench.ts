@@ -1,376 +1,300 @@
 /**
- * `make bench`: xxftp against peer servers measured in the same run, on
- * loopback. Prints download and upload throughput, the time to list 10,000
- * entries, the time per download of a small file, download throughput over
- * FTPS (every peer gets the same self-signed certificate), and memory with
- * 100 logged-in sessions, each as a ratio to the peers. Peers that are not
- * installed (pyftpdlib, vsftpd) are reported as skipped.
+ * `make bench`: xxftp against vsftpd, pure-ftpd, proftpd and pyftpdlib in one
+ * run on loopback, measured the way an outsider measures (issue 11): every
+ * server started fresh for each measurement group of each round, rounds
+ * interleaved, medians of the rounds, one markdown table with xxftp's ratio
+ * to the best peer, then how xxftp's costs grow. Load comes from curl and a
+ * small C load generator (loadgen.c) that reports its own CPU time; session
+ * windows are spaced by loopback TIME_WAIT (schedule.ts).
+ *
+ *   deno run --allow-all tests/bench/bench.ts [--quick] [--rounds N] [--servers a,b]
  */
 import { join } from "node:path";
-import { makeCert, type TestCert } from "../support/cert.ts";
+import { makeCert } from "../support/cert.ts";
+import { buildLoadgen } from "./loadgen.ts";
+import { FILES } from "./measure.ts";
+import { type BenchTree, type Server, SERVERS, xxftp } from "./peers.ts";
+import { stopAll } from "./procs.ts";
+import { schedule, type Task, TIME_WAIT_CAP, type Window } from "./schedule.ts";
+import { figure, markdown, Results, type Row } from "./table.ts";
+import { type Config, growthTasks, listDir, roundTasks, type Run } from "./tasks.ts";
 
-const FILE_MB = 512;
-const RUNS = 3;
-const ENTRIES = 10_000;
-const SESSIONS = 100;
-const SMALL_FILES = 200;
-
-interface Peer {
-  name: string;
-  start(root: string, port: number, cert: TestCert | null): Deno.ChildProcess | null;
-  /** Whether anonymous uploads work on this peer as configured here. */
-  uploads: boolean;
-}
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const LIB = new URL("../../lib", import.meta.url).pathname;
-const which = (cmd: string) =>
-  new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync()
-    .success;
-
-const peers: Peer[] = [
-  {
-    name: "xxftp",
-    uploads: true,
-    start: (root, port, cert) =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          // as make serve: the server runs in the narrowed Worker
-          `--allow-read=${[root, LIB, ...(cert ? [cert.cert, cert.key] : [])].join(",")}`,
-          `--allow-write=${root}`,
-          MAIN,
-          "serve",
-          root,
-          "--port",
-          String(port),
-          "--max-per-ip",
-          "1000",
-          ...(cert ? ["--tls-cert", cert.cert, "--tls-key", cert.key] : []),
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).spawn(),
+const FULL: Config = {
+  rounds: 3,
+  bigMiB: 1024,
+  window: 4,
+  clients: 64,
+  held: 500,
+  greets: 200,
+  listed: 10_000,
+  growth: {
+    held: [100, 1000, 5000],
+    listed: [1000, 10_000, 100_000],
+    clients: [16, 64, 256],
+    window: 2,
+    fetches: 1000,
   },
-  {
-    name: "pyftpdlib",
-    uploads: false,
-    start(root, port, cert) {
-      const python = "/usr/bin/python3";
-      const ok = new Deno.Command(python, { args: ["-c", "import pyftpdlib"], stderr: "null" })
-        .outputSync().success;
-      if (!ok) return null;
-      const script = `
-import sys
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.servers import FTPServer
-from pyftpdlib import handlers
-authorizer = DummyAuthorizer()
-authorizer.add_anonymous(sys.argv[2])
-handler = handlers.FTPHandler
-if len(sys.argv) > 3:
-    handler = handlers.TLS_FTPHandler
-    handler.certfile, handler.keyfile = sys.argv[3], sys.argv[4]
-handler.authorizer = authorizer
-FTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
-`;
-      const args = ["-c", script, String(port), join(root, "anonymous")];
-      if (cert) args.push(cert.cert, cert.key);
-      return new Deno.Command(python, { args, stdout: "null", stderr: "null" }).spawn();
-    },
-  },
-  {
-    name: "vsftpd",
-    uploads: false,
-    start(root, port, cert) {
-      if (!which("vsftpd")) return null;
-      const conf = join(root, "vsftpd.conf");
-      Deno.writeTextFileSync(
-        conf,
-        [
-          "listen=YES",
-          "listen_address=127.0.0.1",
-          `listen_port=${port}`,
-          "background=NO",
-          "anonymous_enable=YES",
-          `anon_root=${join(root, "anonymous")}`,
-          "no_anon_password=YES",
-          "local_enable=NO",
-          "seccomp_sandbox=NO",
-          "max_clients=5000",
-          "max_per_ip=5000",
-          "secure_chroot_dir=/var/run/vsftpd/empty",
-          ...(cert
-            ? [
-              "ssl_enable=YES",
-              "allow_anon_ssl=YES",
-              "require_ssl_reuse=NO",
-              `rsa_cert_file=${cert.cert}`,
-              `rsa_private_key_file=${cert.key}`,
-            ]
-            : []),
-        ].join("\n") + "\n",
-      );
-      return new Deno.Command("vsftpd", { args: [conf], stdout: "null", stderr: "null" }).spawn();
-    },
-  },
-];
-
-/** A minimal measuring client: control lines and a reused 4 MiB data buffer. */
-class Client {
-  #buf = "";
-  /** The certificate to trust once AUTH TLS has been done (data connections then use TLS too). */
-  #tls: TestCert | null = null;
-  private constructor(private conn: Deno.Conn) {}
-  static async open(port: number): Promise<Client> {
-    const c = new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await c.reply();
-    return c;
-  }
-  /** AUTH TLS, PBSZ 0, PROT P: control and data connections in TLS from here on. */
-  async secure(cert: TestCert) {
-    const r = await this.cmd("AUTH TLS");
-    if (!r.startsWith("234")) throw new Error(`AUTH TLS refused: ${r}`);
-    this.conn = await Deno.startTls(this.conn as Deno.TcpConn, {
-      hostname: "localhost",
-      caCerts: [cert.pem],
-    });
-    this.#tls = cert;
-  }
-  async reply(): Promise<string> {
-    const chunk = new Uint8Array(4096);
-    for (;;) {
-      const m = /(?:^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(this.#buf);
-      if (m) {
-        const end = m.index + m[0].length;
-        const text = this.#buf.slice(0, end);
-        this.#buf = this.#buf.slice(end);
-        return text;
-      }
-      const n = await this.conn.read(chunk);
-      if (n === null) throw new Error("control closed");
-      this.#buf += new TextDecoder().decode(chunk.subarray(0, n));
-    }
-  }
-  async cmd(line: string): Promise<string> {
-    await this.conn.write(new TextEncoder().encode(line + "\r\n"));
-    return await this.reply();
-  }
-  async login() {
-    await this.cmd("USER anonymous");
-    await this.cmd("PASS bench@");
-    await this.cmd("TYPE I");
-    if (this.#tls) {
-      await this.cmd("PBSZ 0");
-      await this.cmd("PROT P");
-    }
-  }
-  async data(): Promise<Deno.Conn> {
-    const r = await this.cmd("EPSV");
-    const port = Number(/\|\|\|(\d+)\|/.exec(r)?.[1]);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    if (this.#tls === null) return conn;
-    return Deno.startTls(conn, { hostname: "localhost", caCerts: [this.#tls.pem] });
-  }
-  close() {
-    this.conn.close();
-  }
-}
-
-const BUF = new Uint8Array(4 << 20);
-
-async function download(c: Client, name: string): Promise<number> {
-  const d = await c.data();
-  const t0 = performance.now();
-  // Read while waiting for 150: some servers (vsftpd) finish the data TLS handshake first.
-  const opened = c.cmd(`RETR ${name}`);
-  let bytes = 0;
-  for (let n = await d.read(BUF); n !== null; n = await d.read(BUF)) bytes += n;
-  d.close(); // vsftpd waits for the TLS close before its 226
-  await opened;
-  await c.reply();
-  return bytes / ((performance.now() - t0) / 1000);
-}
-
-async function upload(c: Client, name: string, total: number): Promise<number> {
-  const d = await c.data();
-  const t0 = performance.now();
-  await c.cmd(`STOR ${name}`);
-  for (let sent = 0; sent < total; sent += BUF.length) await d.write(BUF);
-  d.close();
-  await c.reply();
-  return total / ((performance.now() - t0) / 1000);
-}
-
-/** Milliseconds per download of a 4 KiB file, over `SMALL_FILES` downloads in a row. */
-async function smallFiles(c: Client): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < SMALL_FILES; i++) {
-    const d = await c.data();
-    await c.cmd(`RETR small-${i % 10}.txt`);
-    while (await d.read(BUF) !== null);
-    await c.reply();
-    d.close();
-  }
-  return (performance.now() - t0) / SMALL_FILES;
-}
-
-async function list(c: Client): Promise<number> {
-  await c.cmd("CWD /many");
-  const d = await c.data();
-  const t0 = performance.now();
-  await c.cmd("LIST");
-  let lines = 0;
-  for (let n = await d.read(BUF); n !== null; n = await d.read(BUF)) {
-    for (let i = 0; i < n; i++) if (BUF[i] === 10) lines++;
-  }
-  await c.reply();
-  d.close();
-  await c.cmd("CWD /");
-  if (lines < ENTRIES) throw new Error(`LIST gave ${lines} lines`);
-  return performance.now() - t0;
-}
-
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-async function waitForPort(port: number) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "xxftp-bench-" }));
-await Deno.chmod(root, 0o755);
-await Deno.mkdir(join(root, "anonymous/many"), { recursive: true });
-await Deno.mkdir(join(root, "up"), { recursive: true });
-{
-  using f = await Deno.open(join(root, "anonymous/big.bin"), { write: true, create: true });
-  for (let i = 0; i < FILE_MB / 4; i++) {
-    crypto.getRandomValues(BUF.subarray(0, 65536));
-    for (let off = 65536; off < BUF.length; off += 65536) BUF.copyWithin(off, 0, 65536);
-    await f.write(BUF);
-  }
-}
-for (let i = 0; i < ENTRIES; i++) {
-  Deno.writeTextFileSync(join(root, `anonymous/many/file-${i}.txt`), "x");
-}
-for (let i = 0; i < 10; i++) {
-  Deno.writeFileSync(join(root, `anonymous/small-${i}.txt`), BUF.subarray(0, 4096));
-}
-
-type Row = {
-  down: number;
-  up: number | null;
-  list: number;
-  small: number;
-  /** Download speed over FTPS (PROT P), or null without a certificate. */
-  tls: number | null;
-  rss: number;
-  perSession: number;
 };
 
-const cert = await makeCert(root); // null: no FTPS figure
-const results = new Map<string, Row | null>();
-let port = 23000 + Math.floor(Math.random() * 1000);
-try {
-  for (const peer of peers) {
-    port++;
-    const child = peer.start(root, port, cert);
-    if (child === null) {
-      results.set(peer.name, null);
-      continue;
-    }
-    console.log(`measuring ${peer.name} ...`);
-    try {
-      await waitForPort(port);
-      // Memory first, before transfers grow the heap: fresh, then with idle logged-in sessions.
-      const rssFresh = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
-      const idle: Client[] = [];
-      for (let i = 0; i < SESSIONS; i++) {
-        const s = await Client.open(port);
-        await s.login();
-        idle.push(s);
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      const rss = peer.name === "vsftpd" ? Number.NaN : rssKiB(child.pid);
-      for (const s of idle) s.close();
-      const c = await Client.open(port);
-      await c.login();
-      let down = 0, up: number | null = null, listMs = Infinity;
-      for (let i = 0; i < RUNS; i++) down = Math.max(down, await download(c, "big.bin"));
-      if (peer.uploads) {
-        up = 0;
-        for (let i = 0; i < RUNS; i++) {
-          up = Math.max(up, await upload(c, "upload.bin", FILE_MB << 20));
-        }
-        await c.cmd("DELE upload.bin");
-      }
-      for (let i = 0; i < RUNS; i++) listMs = Math.min(listMs, await list(c));
-      const small = await smallFiles(c);
-      c.close();
-      let tls: number | null = null;
-      if (cert) {
-        const t = await Client.open(port);
-        await t.secure(cert);
-        await t.login();
-        tls = 0;
-        for (let i = 0; i < RUNS; i++) tls = Math.max(tls, await download(t, "big.bin"));
-        t.close();
-      }
-      results.set(peer.name, {
-        down,
-        up,
-        list: listMs,
-        small,
-        tls,
-        rss,
-        perSession: (rss - rssFresh) / SESSIONS,
-      });
-    } finally {
-      child.kill("SIGTERM");
-      await child.status;
-    }
+const QUICK: Config = {
+  ...FULL,
+  rounds: 1,
+  bigMiB: 256,
+  window: 1,
+  growth: {
+    held: [100, 1000],
+    listed: [1000, 10_000],
+    clients: [16, 64, 256],
+    window: 1,
+    fetches: 200,
+  },
+};
+
+const USER = "bench";
+const PASSWORD = "bench-pass-7";
+
+function parseArgs(args: string[]) {
+  const cfg = { ...(args.includes("--quick") ? QUICK : FULL) };
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const rounds = value("--rounds");
+  if (rounds !== undefined) cfg.rounds = Math.max(1, Number(rounds) | 0);
+  const only = value("--servers")?.split(",");
+  const unknown = only?.filter((n) => !SERVERS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`unknown server ${unknown.join(", ")}: pick from ${SERVERS.map((s) => s.name)}`);
+    Deno.exit(2);
   }
-} finally {
-  await Deno.remove(root, { recursive: true });
+  const servers = SERVERS.filter((s) => only === undefined || only.includes(s.name));
+  return { cfg, servers };
 }
 
-const gbs = (b: number) => `${(b / 1e9).toFixed(2)} GB/s`;
-const ours = results.get("xxftp")!;
-console.log(
-  `xxftp bench: ${FILE_MB} MiB file, best of ${RUNS}; LIST of ${ENTRIES} entries; ` +
-    `${SMALL_FILES} downloads of 4 KiB; RSS with ${SESSIONS} idle sessions, before any transfer`,
-);
-for (const [name, r] of results) {
-  if (r === null) {
-    console.log(`  ${name.padEnd(10)} not installed: skipped`);
-    continue;
-  }
-  const ratio = (a: number, b: number) => name === "xxftp" ? "" : ` (xxftp ${(a / b).toFixed(2)}x)`;
-  console.log(
-    `  ${name.padEnd(10)} RETR ${gbs(r.down)}${ratio(ours.down, r.down)}` +
-      (r.up === null ? "" : `  STOR ${gbs(r.up)}`) +
-      `  LIST ${r.list.toFixed(0)} ms${ratio(r.list, ours.list)}` +
-      `  small RETR ${r.small.toFixed(2)} ms${ratio(r.small, ours.small)}` +
-      (r.tls === null || ours.tls === null
-        ? ""
-        : `  FTPS RETR ${gbs(r.tls)}${ratio(ours.tls, r.tls)}`) +
-      (Number.isNaN(r.rss)
-        ? "  RSS n/a (forks per session)"
-        : `  RSS ${(r.rss / 1024).toFixed(0)} MiB${ratio(ours.rss, r.rss)}, ` +
-          `${r.perSession.toFixed(0)} KiB/session`),
-  );
+const started = performance.now();
+const log = (line: string) => console.log(line);
+/** A progress line, stamped with the time since the start (m:ss). */
+function progress(line: string) {
+  const s = Math.floor((performance.now() - started) / 1000);
+  console.log(`${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} ${line}`);
 }
-console.log(
-  "  ratios: RETR and FTPS RETR xxftp/peer (higher is better); LIST and small RETR peer/xxftp (higher is better); RSS xxftp/peer (lower is better)",
-);
+
+async function makeTree(cfg: Config): Promise<BenchTree> {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "xxftp-bench-" }));
+  await Deno.chmod(base, 0o755); // the ftp account of the peers must get in
+  const root = join(base, "root"), anon = join(root, "anonymous"), work = join(base, "work");
+  await Deno.mkdir(join(anon, FILES.list), { recursive: true });
+  await Deno.mkdir(work);
+  await Deno.mkdir(join(anon, FILES.uploads));
+  await Deno.chmod(join(anon, FILES.uploads), 0o777);
+  const block = new Uint8Array(4 << 20);
+  crypto.getRandomValues(block.subarray(0, 65536));
+  for (let off = 65536; off < block.length; off += 65536) block.copyWithin(off, 0, 65536);
+  {
+    using f = await Deno.open(join(anon, FILES.big), { write: true, create: true });
+    for (let i = 0; i < cfg.bigMiB / 4; i++) {
+      for (let off = 0; off < block.length;) off += await f.write(block.subarray(off));
+    }
+  }
+  const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+  await Deno.writeFile(join(anon, FILES.small), random(4096));
+  const mib = new Uint8Array(1 << 20);
+  for (let off = 0; off < mib.length; off += 65536) {
+    crypto.getRandomValues(mib.subarray(off, off + 65536));
+  }
+  await Deno.writeFile(join(anon, FILES.mib), mib);
+  const fill = (dir: string, n: number) => {
+    Deno.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < n; i++) Deno.writeTextFileSync(join(dir, `file-${i}.txt`), "x");
+  };
+  fill(join(anon, FILES.list), cfg.listed);
+  for (const n of cfg.growth.listed) if (n !== cfg.listed) fill(join(anon, listDir(cfg, n)), n);
+  // xxftp's password user is a folder of its own; it serves the same small file.
+  await Deno.mkdir(join(root, USER));
+  await Deno.copyFile(join(anon, FILES.small), join(root, USER, FILES.small));
+  const cert = await makeCert(work); // one certificate for every server's FTPS
+  return { root, anon, work, cert, user: USER, password: PASSWORD };
+}
+
+function tableRows(cfg: Config): Row[] {
+  const big = cfg.bigMiB >= 1024 ? `${cfg.bigMiB / 1024} GiB` : `${cfg.bigMiB} MiB`;
+  return [
+    { key: "retr", label: `RETR of one ${big} file with curl, MB/s`, better: "higher" },
+    { key: "stor", label: "STOR of that file with curl, MB/s", better: "higher" },
+    {
+      key: "sessions",
+      label: `sessions/s: ${cfg.clients} concurrent clients for ${cfg.window} s, each ` +
+        "connect, 220, USER/PASS (anonymous), TYPE I, PASV, RETR 4 KiB, 226, QUIT",
+      better: "higher",
+    },
+    {
+      key: "password",
+      label: "password sessions/s: the same with a password user " +
+        "(pyftpdlib plain text, pure-ftpd MD5-crypt, xxftp an `xxftp passwd` scrypt line)",
+      better: "higher",
+    },
+    {
+      key: "idle",
+      label: `KiB per idle logged-in session (${cfg.held} held; Pss of the server's whole ` +
+        "process tree, after minus before)",
+      better: "lower",
+    },
+    {
+      key: "p50",
+      label: `greeting p50 over ${cfg.greets} sequential connects, ms`,
+      better: "lower",
+    },
+    {
+      key: "p99",
+      label: `greeting p99 over ${cfg.greets} sequential connects, ms`,
+      better: "lower",
+    },
+    {
+      key: "list",
+      label: `LIST of a folder of ${cfg.listed.toLocaleString("en")} files, PASV to 226, s`,
+      better: "lower",
+    },
+    {
+      key: "ftps",
+      label: `FTPS RETR of the ${big} file (AUTH TLS, PROT P, one self-signed certificate), MB/s`,
+      better: "higher",
+    },
+  ];
+}
+
+/** Installs or unpacks each server; the ones that cannot run are marked skipped. */
+async function prepare(run: Run, servers: Server[], rows: Row[]): Promise<Server[]> {
+  const ready: Server[] = [];
+  for (const s of servers) {
+    const reason = await s.prepare(run.tree).catch((e: Error) => e.message);
+    if (reason !== null) {
+      run.notes.push(`${s.name} skipped: ${reason}`);
+      progress(`${s.name}: skipped (${reason})`);
+      for (const row of rows) run.results.mark(row.key, s.name, "skipped");
+      continue;
+    }
+    ready.push(s);
+    if (!s.passwordUser) run.results.mark("password", s.name, "n/a");
+    if (!run.ftps || run.tree.cert === null) run.results.mark("ftps", s.name, "n/a");
+  }
+  if (!run.ftps) run.notes.push("FTPS row n/a: the load generator was built without OpenSSL");
+  if (run.tree.cert === null) run.notes.push("FTPS row n/a: openssl could not make a certificate");
+  return ready;
+}
+
+/** The 1-minute load average: how busy the machine was with other work too. */
+const loadAverage = () => Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+
+/** Lines of xxftp's logs that look like a stack trace (each one is a bug), with the log's name. */
+async function stackTraces(work: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(work)) {
+    if (!e.name.startsWith("xxftp-") || !e.name.endsWith(".log")) continue;
+    for (const line of (await Deno.readTextFile(join(work, e.name))).split("\n")) {
+      if (/^\s+at .*:\d+:\d+\)?$/.test(line)) found.push(`${e.name}: ${line.trim()}`);
+    }
+  }
+  return found;
+}
+
+function report(run: Run, rows: Row[], servers: Server[], lines: string[][], minutes: number) {
+  const { cfg } = run;
+  const headers = servers.map((s) => ({
+    name: s.name,
+    header: s.version ? `${s.name} ${s.version}` : s.name,
+  }));
+  log("");
+  log(
+    `## xxftp bench: ${cfg.rounds} round${cfg.rounds > 1 ? "s" : ""}, medians, ` +
+      `${navigator.hardwareConcurrency} cores, loopback; load average ${run.load} at the start, ` +
+      `${loadAverage()} at the end`,
+  );
+  log("");
+  log(markdown(rows, run.results, headers));
+  if (lines.length > 0) {
+    log("");
+    log("| how xxftp's costs grow | |");
+    log("|---|---|");
+    for (const [label, value] of lines) log(`| ${label} | ${value} |`);
+  }
+  log("");
+  const cores = run.windows.map((w) => w.cores).sort((a, b) => a - b);
+  if (cores.length > 0) {
+    const tws = run.windows.map((w) => w.tw);
+    log(
+      `Load generator during session windows: median ${figure(cores[cores.length >> 1])} ` +
+        `cores, at most ${figure(cores.at(-1)!)} (user+sys, mostly the kernel's loopback TCP). ` +
+        `TIME_WAIT at window starts: ${Math.min(...tws)}–${Math.max(...tws)} ` +
+        `(a window ends under ${TIME_WAIT_CAP.toLocaleString("en")}).`,
+    );
+  }
+  for (const n of run.notes) log(`- ${n}`);
+  log(`bench took ${Math.floor(minutes)} min ${Math.round((minutes % 1) * 60)} s`);
+}
+
+async function main() {
+  const { cfg, servers } = parseArgs(Deno.args);
+  progress(
+    `xxftp bench, ${new Date().toISOString()}: ${cfg.rounds} round(s) of ` +
+      servers.map((s) => s.name).join(", "),
+  );
+  const ftps = await buildLoadgen();
+  const tree = await makeTree(cfg);
+  const run: Run = {
+    cfg,
+    tree,
+    results: new Results(),
+    notes: [],
+    windows: [],
+    rates: new Map(),
+    ftps,
+    log: progress,
+    load: loadAverage(),
+  };
+  const cleanup = async () => {
+    await stopAll();
+    await Deno.remove(join(tree.root, ".."), { recursive: true }).catch(() => {});
+  };
+  const interrupted = async () => {
+    log("interrupted: stopping every server");
+    await cleanup();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  Deno.addSignalListener("SIGTERM", interrupted);
+  try {
+    const rows = tableRows(cfg);
+    const ready = await prepare(run, servers, rows);
+    progress("prepared");
+    const windows: Window[] = [];
+    const probes: Window[] = [];
+    const others: Task[] = [];
+    for (let round = 1; round <= cfg.rounds; round++) {
+      // Each round starts with another server, so none is always first or last.
+      for (let i = 0; i < ready.length; i++) {
+        const t = roundTasks(run, ready[(i + round - 1) % ready.length], round);
+        windows.push(...t.windows);
+        probes.push(...t.probes);
+        others.push(...t.others);
+      }
+    }
+    const growth = ready.includes(xxftp) ? growthTasks(run) : null;
+    if (growth) {
+      windows.push(...growth.windows);
+      probes.push(...growth.probes);
+      others.push(...growth.others);
+    }
+    await schedule([...probes, ...windows], others, progress);
+    const traces = await stackTraces(tree.work);
+    if (traces.length > 0) {
+      run.notes.push(`xxftp's logs hold ${traces.length} stack-trace lines, first ${traces[0]}`);
+    }
+    report(run, rows, servers, growth?.lines() ?? [], (performance.now() - started) / 60_000);
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
+    Deno.removeSignalListener("SIGTERM", interrupted);
+    await cleanup();
+  }
+}
+
+await main();

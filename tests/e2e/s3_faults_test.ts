@@ -101,7 +101,7 @@ Deno.test("a failing store: 4xx replies, sessions go on, nothing torn", async (t
     async () => {
       using c = await RawClient.open(srv.port);
       await c.login("bob", "secret");
-      await c.cmd("TYPE I");
+      await c.cmd("TYPE I"); // SIZE counts bytes on the wire: binary
       proxy.slowDown = 2;
       assert.equal((await c.cmd("SIZE small.txt")).text, "213 5", "two 503s are retried away");
       assert.equal(proxy.refused, 2);

@@ -36,6 +36,7 @@ async function leakyServer(root: string, narrow: boolean) {
     tls: null,
     readOnly: false,
     getPort: null,
+    http: null,
   };
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (e) => resolve(e.data as number);

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The FTP clients the tests drive (run by `make test` first). Nothing to do when
+# The clients the tests drive (run by `make test` first). Nothing to do when
 # all are there; as root it installs the missing ones with apt-get, otherwise it
 # names them in one line and fails.
 set -euo pipefail
 
 # command:Debian package
 clients=(lftp:lftp curl:curl wget:wget python3:python3 openssl:openssl rclone:rclone
-  ncftpput:ncftp tnftp:tnftp busybox:busybox zbarimg:zbar-tools)
+  ncftpput:ncftp tnftp:tnftp busybox:busybox zbarimg:zbar-tools unzip:unzip chromium:chromium)
 
 missing=()
 for pair in "${clients[@]}"; do

@@ -34,6 +34,8 @@ export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
 export interface TestServer {
   root: string;
   port: number;
+  /** The HTTP door's port, when started with `--http`. */
+  httpPort: number | null;
   /** The server's process id (for /proc/PID/status). */
   pid: number;
   /** Everything the process printed so far. */
@@ -95,6 +97,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   };
   try {
     await waitFor(/listening on ftps?:\/\/\S+:\d+[ \n]/);
+    if (opts.args?.includes("--http")) await waitFor(/browsers: https?:\/\/\S+:\d+\//);
   } catch (err) {
     try {
       child.kill("SIGKILL");
@@ -106,6 +109,8 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
     throw err;
   }
   const port = Number(/listening on ftps?:\/\/\S+:(\d+)/.exec(text)![1]);
+  const web = opts.args?.includes("--http") ? /browsers: https?:\/\/\S+:(\d+)\//.exec(text) : null;
+  const httpPort = web ? Number(web[1]) : null;
   const exited = Promise.all([child.status, pumps]).then(([status]) => status.code);
   let stopped: Promise<number> | null = null;
   const stop = () => {
@@ -122,6 +127,7 @@ export async function startServer(root: string, opts: StartOptions = {}): Promis
   return {
     root,
     port,
+    httpPort,
     pid: child.pid,
     output: () => text,
     waitFor,

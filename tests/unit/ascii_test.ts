@@ -1,35 +1,13 @@
 /** TYPE A conversion of a data connection, chunk boundaries included. */
 import assert from "node:assert/strict";
 import { asciiStream } from "../../lib/ftp/ascii.ts";
-import type { ByteStream } from "../../lib/net/stream.ts";
+import { chunks } from "../support/chunks.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** A data connection that yields `parts` to reads and records writes. */
-function fake(parts: string[]): ByteStream & { written: number[] } {
-  const queue = parts.map(enc);
-  const written: number[] = [];
-  return {
-    written,
-    read(buf) {
-      const next = queue.shift();
-      if (!next) return Promise.resolve(null);
-      const n = Math.min(buf.length, next.length);
-      buf.set(next.subarray(0, n));
-      if (n < next.length) queue.unshift(next.subarray(n));
-      return Promise.resolve(n);
-    },
-    write(data) {
-      written.push(...data);
-      return Promise.resolve();
-    },
-    close() {},
-  };
-}
-
 async function receive(parts: string[], bufSize = 1024): Promise<string> {
-  const s = asciiStream(fake(parts));
+  const s = asciiStream(chunks(...parts));
   const buf = new Uint8Array(bufSize);
   const out: number[] = [];
   for (let n = await s.read(buf); n !== null; n = await s.read(buf)) {
@@ -39,7 +17,7 @@ async function receive(parts: string[], bufSize = 1024): Promise<string> {
 }
 
 async function send(parts: string[]): Promise<string> {
-  const conn = fake([]);
+  const conn = chunks();
   const s = asciiStream(conn);
   for (const p of parts) await s.write(enc(p));
   return dec(Uint8Array.from(conn.written));

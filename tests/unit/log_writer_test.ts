@@ -89,20 +89,18 @@ Deno.test("log writer: the status line stays below the log lines", async () => {
   ]);
 });
 
-Deno.test("log writer: a line queued as a drain ends is written, not left for the next", async () => {
-  const written: string[] = [];
-  let first = true;
-  const w: LineWriter = new LineWriter((b) => {
-    written.push(decoder.decode(b));
-    if (first) {
-      first = false;
-      // Lands after the drain's last look at the queue and before it is marked done.
-      Promise.resolve().then(() => {}).then(() => w.line("b"));
-    }
-    return Promise.resolve();
-  }, { name: "t", report: () => {} });
-  w.line("a");
-  await new Promise((r) => setTimeout(r, 20));
-  await w.flush();
-  assert.equal(written.join(""), "a\nb\n");
+Deno.test("log writer: a line queued just as a batch ends is written without waiting for another", async () => {
+  // The second line comes k microtasks after the first, for every k around the end of its batch.
+  for (let k = 0; k < 8; k++) {
+    const written: string[] = [];
+    const w = new LineWriter((bytes) => {
+      written.push(decoder.decode(bytes));
+      return Promise.resolve();
+    }, { name: "test output", report: () => {} });
+    w.line("first");
+    for (let i = 0; i < k; i++) await Promise.resolve();
+    w.line("second");
+    await new Promise((r) => setTimeout(r, 10)); // no further line comes to push it out
+    assert.equal(written.join(""), "first\nsecond\n", `second line ${k} microtasks later`);
+  }
 });

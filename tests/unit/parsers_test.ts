@@ -12,10 +12,10 @@ import {
 import { LineReader, MAX_LINE } from "../../lib/ftp/line_reader.ts";
 import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/ftp/listing.ts";
 import { formatReply, reply } from "../../lib/ftp/replies.ts";
-import type { ByteStream } from "../../lib/net/stream.ts";
 import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/core/tree_files.ts";
 import { listArgument } from "../../lib/ftp/commands/dirs.ts";
 import { parseFtpTime } from "../../lib/ftp/commands/files.ts";
+import { chunks } from "../support/chunks.ts";
 
 Deno.test("PORT arguments", () => {
   const rows: [string, { hostname: string; port: number } | null][] = [
@@ -243,23 +243,6 @@ Deno.test("login guard: parallel failures never pass the budget; successes run s
   assert.equal(tried, 3, "only 3 tries before the hold-off");
   assert.equal(bad.filter((v) => v === "banned").length, 7);
 });
-
-/** A stream that hands out the given chunks. */
-function chunks(...parts: string[]): ByteStream {
-  const queue = parts.map((p) => new TextEncoder().encode(p));
-  return {
-    read(buf) {
-      const next = queue.shift();
-      if (!next) return Promise.resolve(null);
-      const n = Math.min(buf.length, next.length);
-      buf.set(next.subarray(0, n));
-      if (n < next.length) queue.unshift(next.subarray(n));
-      return Promise.resolve(n);
-    },
-    write: () => Promise.resolve(),
-    close() {},
-  };
-}
 
 Deno.test("line reader: CRLF and LF, split chunks, over-long lines", async () => {
   const r = new LineReader(chunks("USER a\r\nPA", "SS b\nNOOP\r", "\n"));

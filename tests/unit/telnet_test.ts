@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { LineReader, stripTelnet } from "../../lib/ftp/line_reader.ts";
 import type { ByteStream } from "../../lib/net/stream.ts";
+import { chunks } from "../support/chunks.ts";
 
 const bytes = (...parts: (number[] | string)[]) =>
   Uint8Array.from(
@@ -27,23 +28,6 @@ Deno.test("stripTelnet: any run of Telnet bytes before the verb goes, the verb s
   for (const [line, want] of rows) assert.equal(text(stripTelnet(line)), want, String([...line]));
   assert.deepEqual([...stripTelnet(bytes("X ", [0xff, 0xff]))], [...bytes("X "), 0xff]);
 });
-
-/** A stream that hands out the given chunks. */
-function chunks(...parts: Uint8Array[]): ByteStream {
-  const queue = [...parts];
-  return {
-    read(buf) {
-      const next = queue.shift();
-      if (!next) return Promise.resolve(null);
-      const n = Math.min(buf.length, next.length);
-      buf.set(next.subarray(0, n));
-      if (n < next.length) queue.unshift(next.subarray(n));
-      return Promise.resolve(n);
-    },
-    write: () => Promise.resolve(),
-    close() {},
-  };
-}
 
 async function lines(r: LineReader): Promise<string[]> {
   const out: string[] = [];
