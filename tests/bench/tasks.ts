@@ -128,6 +128,7 @@ function sessionWindow(
 ): Window {
   const { s, kind, clients, seconds } = k;
   return {
+    server: s.name,
     round,
     seconds,
     rate: () => run.rates.get(keyOf(k)),
@@ -162,6 +163,7 @@ function sessionWindow(
  */
 function probeWindow(run: Run, k: WindowKind): Window {
   return {
+    server: k.s.name,
     round: 0,
     seconds: PROBE_SECONDS,
     rate: () => undefined,
