@@ -48,15 +48,14 @@ const LINGER_MS = 62_000;
  * earliest round left and the next one, one that leaves next to nothing, or
  * else the largest that may start, runs. A window may start when the count
  * plus what it adds stays under the cap, and when its own server's earlier
- * windows have drained: a server whose passive
- * ports take SO_REUSEADDR (Deno's listeners do) reuses ports its own recent
- * data connections still hold in TIME_WAIT, and new connections to them
- * stall (measured for xxftp back to back: 1,350, then 800, then 160
- * sessions/s), while other servers' sockets do not get in its way. A smaller
- * window runs beside the largest only while what the smaller ones add since
- * the last largest one still leaves room for the next largest, so the large
- * windows, which need a drained count, are not kept waiting. The other tasks
- * run, in order, whenever no window may start.
+ * windows have drained: a server's own recent windows slow its next one far
+ * more than other servers' do (xxftp back to back, a 4 s window then two of
+ * 2 s: 1,350, 800, 160 sessions/s, at 0, 10,600 and 14,000 TIME_WAIT; after
+ * pyftpdlib's windows, at 13,700, it kept 1,590). A smaller window runs
+ * beside the largest only while what the smaller ones add since the last
+ * largest one still leaves room for the next largest, so the large windows,
+ * which need a drained count, are not kept waiting. The other tasks run, in
+ * order, whenever no window may start.
  */
 export async function schedule(windows: Window[], others: Task[], log: (l: string) => void) {
   const need = (w: Window) => Math.min(expected(w), TIME_WAIT_CAP - DRAINED);
