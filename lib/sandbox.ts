@@ -98,7 +98,7 @@ export async function startSandboxed(
   const started = new Promise<Addresses>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "event") sink(m.event);
+      if (m.type === "events") { for (const e of m.events) sink(e); }
       else if (m.type === "status") asked.shift()?.(m.status);
       else if (m.type === "listening") {
         const at = (port: number): Deno.NetAddr => ({

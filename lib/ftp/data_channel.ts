@@ -3,6 +3,7 @@
  * their arguments, the RFC 2577 bounce check, refusal of passive connections
  * from any address but the client's, and the data-wait time limit.
  */
+import type { PassivePorts } from "./passive_ports.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import { canonicalHost } from "../net/address.ts";
 import { type ByteStream, ConnectionLost, connStream, isNetworkError } from "../net/stream.ts";
@@ -69,8 +70,8 @@ export function checkActiveTarget(target: HostPort, clientHost: string): Reply |
 export interface DataOptions {
   /** How long to wait for a data connection, and how long an unused listener lives. */
   timeoutMs: number;
-  /** Passive port range, inclusive; null = any free port. */
-  passivePorts: [number, number] | null;
+  /** Where passive listeners get their ports. */
+  ports: PassivePorts;
   /** Address announced in PASV replies instead of the control connection's own. */
   publicHost: string | null;
 }
@@ -104,22 +105,8 @@ export class DataChannel {
   passive(extended: boolean): number | Reply {
     if (this.#epsvOnly && !extended) return EPSV_ONLY;
     this.close();
-    let listener: Deno.TcpListener | null = null;
-    const range = this.opts.passivePorts;
-    if (range === null) {
-      listener = Deno.listen({ hostname: this.localHost, port: 0 });
-    } else {
-      const span = range[1] - range[0] + 1;
-      const start = Math.floor(Math.random() * span);
-      for (let i = 0; i < span && listener === null; i++) {
-        try {
-          listener = Deno.listen({ hostname: this.localHost, port: range[0] + (start + i) % span });
-        } catch (err) {
-          if (!(err instanceof Deno.errors.AddrInUse)) throw err;
-        }
-      }
-      if (listener === null) return reply(425, "No free passive port, try again later.");
-    }
+    const listener = this.opts.ports.listen(this.localHost);
+    if (listener === null) return reply(425, "No free passive port, try again later.");
     const expiry = setTimeout(() => this.close(), this.opts.timeoutMs);
     this.#plan = { kind: "passive", listener, expiry };
     return (listener.addr as Deno.NetAddr).port;

@@ -8,6 +8,7 @@ import type { AdmitRefusal } from "../core/limits.ts";
 import { BufferPool } from "../net/buffers.ts";
 import type { ServerContext } from "./context.ts";
 import { runSession } from "./control.ts";
+import { PassivePorts } from "./passive_ports.ts";
 import { canonicalHost } from "../net/address.ts";
 import type { DoorHandle } from "../net/door.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
@@ -53,7 +54,7 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
     core,
     data: {
       timeoutMs: opts.dataTimeoutMs,
-      passivePorts: opts.passivePorts,
+      ports: new PassivePorts(opts.passivePorts),
       publicHost: opts.publicHost,
     },
     buffers: new BufferPool(),

@@ -16,6 +16,8 @@ import { Transfer, type TransferWork } from "./transfer.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 
+const encoder = new TextEncoder();
+
 /** How long a closing session waits for its last reply to be taken. */
 const LAST_REPLY_MS = 2000;
 
@@ -53,7 +55,6 @@ export class Session {
   #sending: Promise<void> = Promise.resolve();
   /** Reads command lines; replaced by a TLS one after AUTH TLS. */
   reader: LineReader;
-  readonly #encoder = new TextEncoder();
 
   constructor(
     readonly id: number,
@@ -122,7 +123,7 @@ export class Session {
 
   /** Sends a reply; replies never interleave on the wire. */
   send(r: Reply): Promise<void> {
-    const bytes = this.#encoder.encode(formatReply(r));
+    const bytes = encoder.encode(formatReply(r));
     this.#sending = this.#sending.then(() => this.control.write(bytes)).catch(() => this.close());
     return this.#sending;
   }
@@ -149,8 +150,9 @@ export class Session {
   /**
    * Starts a transfer beside the command loop: 150, the data connection, the
    * work, then its reply. Returns at once; ABOR stops it through the signal.
+   * `bytes`, when known, lets a small transfer take a small buffer.
    */
-  startTransfer(what: string, work: TransferWork): void {
+  startTransfer(what: string, work: TransferWork, bytes?: number): void {
     if (this.ctx.tls?.required && !this.protectData) {
       void this.send(reply(521, "Data connections must be protected: send PBSZ 0 and PROT P."));
       return;
@@ -173,7 +175,7 @@ export class Session {
       const onAbort = () => data.close();
       abort.signal.addEventListener("abort", onAbort);
       let result: Reply;
-      const buffer = this.ctx.buffers.take();
+      const buffer = this.ctx.buffers.take(bytes);
       try {
         const stream = this.binary ? data : asciiStream(data);
         result = await work({ data: stream, signal: abort.signal, buffer, transfer: t });

@@ -75,6 +75,9 @@ function now<T>(path: string, call: () => T): Promise<T> {
   }
 }
 
+/** Deno's errors that only mean "nothing there". */
+const ABSENT = [Deno.errors.NotFound, Deno.errors.NotADirectory, Deno.errors.FilesystemLoop];
+
 /** A storage error that only means "nothing there". */
 const isAbsence = (e: unknown) =>
   e instanceof StorageError && (e.kind === "not-found" || e.kind === "not-a-folder");
@@ -172,10 +175,13 @@ export class LocalStorage implements Storage {
   readonly capabilities = { chmod: true, shared: false };
 
   stat(path: string): Promise<Stat | null> {
-    return now(path, () => statOf(Deno.statSync(path))).catch((e) => {
-      if (isAbsence(e)) return null;
-      throw e;
-    });
+    try {
+      return Promise.resolve(statOf(Deno.statSync(path)));
+    } catch (err) {
+      // Absence is the common answer (tree files looked up per session): no error object for it.
+      if (ABSENT.some((kind) => err instanceof kind)) return Promise.resolve(null);
+      return Promise.reject(storageError(err, path));
+    }
   }
 
   async *list(path: string): AsyncIterable<Listed[]> {

@@ -6,6 +6,7 @@
 import { createCore } from "../../lib/core/core.ts";
 import { BufferPool } from "../../lib/net/buffers.ts";
 import { runSession } from "../../lib/ftp/control.ts";
+import { PassivePorts } from "../../lib/ftp/passive_ports.ts";
 import { Session } from "../../lib/ftp/session.ts";
 import type { ByteStream } from "../../lib/net/stream.ts";
 import { LocalStorage } from "../../lib/storage/local.ts";
@@ -61,7 +62,7 @@ export class MemoryFtp implements AsyncDisposable {
     const core = createCore(new LocalStorage(), opts, (l) => this.log.push(l));
     const ctx = {
       core,
-      data: { timeoutMs: 1000, passivePorts: null, publicHost: null },
+      data: { timeoutMs: 1000, ports: new PassivePorts(null), publicHost: null },
       buffers: new BufferPool(1 << 16, 1),
       tls: null,
     };

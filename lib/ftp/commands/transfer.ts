@@ -89,7 +89,7 @@ export function retr(s: Session, t: Target): Reply | void {
       s.transferEnded("download", t.path, transfer, status);
     }
     return replies.transferDone;
-  });
+  }, size - offset);
 }
 
 /**
