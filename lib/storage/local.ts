@@ -6,6 +6,7 @@
  * Uploads go to a hidden temporary beside the target, renamed over it on
  * commit, so a file is never torn.
  */
+import { Absences } from "./absences.ts";
 import { dirname, join } from "node:path";
 import { setImmediate } from "node:timers";
 import {
@@ -174,13 +175,18 @@ class LocalUpload implements UploadWriter {
 export class LocalStorage implements Storage {
   readonly capabilities = { chmod: true, shared: false };
 
+  readonly #absences = new Absences();
+
   stat(path: string): Promise<Stat | null> {
+    if (this.#absences.has(path)) return Promise.resolve(null);
     try {
       return Promise.resolve(statOf(Deno.statSync(path)));
     } catch (err) {
-      // Absence is the common answer (tree files looked up per session): no error object for it.
-      if (ABSENT.some((kind) => err instanceof kind)) return Promise.resolve(null);
-      return Promise.reject(storageError(err, path));
+      if (!ABSENT.some((kind) => err instanceof kind)) {
+        return Promise.reject(storageError(err, path));
+      }
+      this.#absences.add(path);
+      return Promise.resolve(null);
     }
   }
 
