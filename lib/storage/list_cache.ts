@@ -231,6 +231,7 @@ export class ListCache {
   readonly #tag = crypto.randomUUID().slice(0, 8);
   #probes = 0;
   #closed = false;
+  #madeProbeDir = false;
   readonly #min: number;
   readonly #maxFolders: number;
   readonly #maxEntries: number;
@@ -326,11 +327,7 @@ export class ListCache {
 
   /** Starts watching `key` (with the probe folder), or null when a watch cannot be had. */
   #watch(key: string, info: Deno.FileInfo): Watched | null {
-    try {
-      Deno.mkdirSync(this.opts.probeDir);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) return null; // read-only: no probes, no cache
-    }
+    if (!this.#probeDirReady()) return null;
     let watcher: Deno.FsWatcher;
     try {
       watcher = Deno.watchFs([key, this.opts.probeDir], { recursive: false });
@@ -341,6 +338,22 @@ export class ListCache {
     this.#folders.set(key, watched);
     this.#fit();
     return watched;
+  }
+
+  /** Makes the probe folder when missing; false when there can be none (read-only, a file there). */
+  #probeDirReady(): boolean {
+    try {
+      Deno.mkdirSync(this.opts.probeDir);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) return false;
+      try {
+        if (!Deno.lstatSync(this.opts.probeDir).isDirectory) return false; // not ours: left be
+      } catch {
+        return false;
+      }
+    }
+    this.#madeProbeDir = true;
+    return true;
   }
 
   /** Drops the least recently used folders beyond the limits. */
@@ -384,10 +397,12 @@ export class ListCache {
     const ended = [...this.#folders.values()].map((w) => w.ended);
     for (const key of [...this.#folders.keys()]) this.#drop(key);
     await Promise.all(ended);
+    if (!this.#madeProbeDir) return;
     try {
-      Deno.removeSync(this.opts.probeDir);
+      // Only an empty folder goes: another server on this tree may still be probing in it.
+      if (Deno.lstatSync(this.opts.probeDir).isDirectory) Deno.removeSync(this.opts.probeDir);
     } catch {
-      // never made, or another server's probes are in it
+      // gone already, or another server's probes are in it
     }
   }
 }
