@@ -3,6 +3,7 @@
  * core (FTP/FTPS, HTTP/HTTPS for browsers and the raw get door when asked).
  * A stray error costs one session at most, never the server.
  */
+import { join } from "node:path";
 import type { Credential } from "./core/accounts.ts";
 import type { ServerStatus } from "./core/activity.ts";
 import { createCore } from "./core/core.ts";
@@ -12,7 +13,7 @@ import { startFtpDoor } from "./ftp/server.ts";
 import { startGetDoor } from "./get/server.ts";
 import { startHttpDoor } from "./http/server.ts";
 import type { TlsOptions } from "./ftp/tls.ts";
-import { LocalStorage } from "./storage/local.ts";
+import { LIST_PROBE_DIR, LocalStorage } from "./storage/local.ts";
 import { openS3Storage, type S3Spec } from "./storage/s3/spec.ts";
 import type { Storage } from "./storage/storage.ts";
 
@@ -99,7 +100,9 @@ export async function startServer(
     e.preventDefault();
     log(`unexpected error (ignored): ${e.message}`);
   });
-  const storage: Storage = opts.s3 ? openS3Storage(opts.s3, log) : new LocalStorage();
+  const storage: Storage = opts.s3
+    ? openS3Storage(opts.s3, log)
+    : new LocalStorage({ listCache: { probeDir: join(opts.root, LIST_PROBE_DIR) } });
   const sweep = async () => {
     const stale = await storage.removeStaleUploads(opts.root).catch((err) => {
       log(`looking for unfinished uploads failed: ${(err as Error).message}`);
@@ -115,6 +118,7 @@ export async function startServer(
     get = opts.getPort === null ? null : startGetDoor(core, { ...opts, port: opts.getPort });
   } catch (err) {
     await ftp.stop(0);
+    await storage.close();
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
     throw new PortInUseError(`--get-port ${opts.getPort} on ${opts.host} is in use`);
   }
@@ -129,6 +133,7 @@ export async function startServer(
     });
   } catch (err) {
     await Promise.all([ftp.stop(0), get?.stop(0)]);
+    await storage.close();
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
     throw new PortInUseError(`--http port ${opts.http} on ${opts.host} is in use`);
   }
@@ -142,6 +147,7 @@ export async function startServer(
     async stop(graceMs) {
       clearInterval(timer);
       await Promise.all([ftp.stop(graceMs), get?.stop(graceMs), http?.stop(graceMs)]);
+      await storage.close();
     },
     status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),
   };

@@ -36,7 +36,7 @@ export async function* visibleEntries(vfs: Vfs, t: Target): AsyncGenerator<Entry
   for await (const batch of vfs.storage.list(t.realPath)) {
     const entries: Entry[] = [];
     for (const e of batch) {
-      if (e.name.startsWith(".") || shadowed.has(e.name)) continue;
+      if (e.name.startsWith(".") || (shadowed.size > 0 && shadowed.has(e.name))) continue;
       if (e.link) links.push(e.name);
       else if (e.stat !== null) entries.push({ name: e.name, stat: e.stat });
     }

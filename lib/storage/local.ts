@@ -8,7 +8,14 @@
  */
 import { Absences } from "./absences.ts";
 import { dirname, join } from "node:path";
-import { setImmediate } from "node:timers";
+import {
+  LIST_BATCH,
+  ListCache,
+  type ListCacheOptions,
+  readFolder,
+  yieldToOthers,
+} from "./list_cache.ts";
+import { statOf } from "./local_stat.ts";
 import {
   type Listed,
   type ReadHandle,
@@ -21,6 +28,12 @@ import {
 /** Name prefix of upload temporaries (hidden: a leading dot). */
 export const UPLOAD_TEMP_PREFIX = ".xxftp-part-";
 
+/**
+ * The hidden folder in the served root where the listing cache makes its
+ * probes (list_cache.ts); removed when the server stops.
+ */
+export const LIST_PROBE_DIR = ".xxftp-watch";
+
 /** Whether a file name is one of our upload temporaries. */
 export function isUploadTemp(name: string): boolean {
   return name.startsWith(UPLOAD_TEMP_PREFIX);
@@ -28,12 +41,6 @@ export function isUploadTemp(name: string): boolean {
 
 /** Files up to this size are read synchronously: microseconds from the page cache. */
 const SMALL_FILE = 64 * 1024;
-
-/** Entries examined between turns given to other sessions while a folder is listed. */
-const BATCH = 1024;
-
-/** Lets pending I/O of other sessions run (setTimeout would be clamped to 4 ms when nested). */
-const yieldToOthers = () => new Promise((r) => setImmediate(r));
 
 /** The storage error for a Deno error, or the error itself when it is not a storage matter. */
 export function storageError(err: unknown, path: string): unknown {
@@ -54,17 +61,6 @@ export function storageError(err: unknown, path: string): unknown {
   if (code === "ENOTEMPTY") return new StorageError("not-empty", at);
   if (code === "ENOSPC" || code === "EDQUOT") return new StorageError("no-space", at);
   return err;
-}
-
-function statOf(info: Deno.FileInfo): Stat {
-  return {
-    isDir: info.isDirectory,
-    isFile: info.isFile,
-    size: info.size,
-    mtime: info.mtime ?? new Date(0),
-    mode: info.mode === null ? null : info.mode & 0o777,
-    version: `${info.mtime?.getTime()}:${info.size}:${info.ino}`,
-  };
 }
 
 /** Runs a synchronous file call now; its result or its storage error as a promise. */
@@ -128,6 +124,7 @@ class LocalUpload implements UploadWriter {
     private readonly file: Deno.FsFile,
     private readonly temp: string,
     private readonly target: string,
+    private readonly changed: (path: string) => void,
   ) {}
 
   /**
@@ -150,6 +147,8 @@ class LocalUpload implements UploadWriter {
     } catch (err) {
       this.#discard();
       return Promise.reject(storageError(err, this.target));
+    } finally {
+      this.changed(this.target);
     }
     return Promise.resolve();
   }
@@ -168,12 +167,37 @@ class LocalUpload implements UploadWriter {
     } catch {
       // already gone: nothing left to discard
     }
+    this.changed(this.temp);
   }
+}
+
+/** How a `LocalStorage` works. */
+export interface LocalStorageOptions {
+  /** Keep the listings of big folders, fresh by watching them (see list_cache.ts); absent: none kept. */
+  listCache?: ListCacheOptions;
 }
 
 /** A local folder tree. */
 export class LocalStorage implements Storage {
   readonly capabilities = { chmod: true, shared: false };
+  readonly #cache: ListCache | null;
+  /** Tells the listing cache that the entry at a path was changed by us. */
+  readonly #changed: (path: string) => void;
+
+  constructor(opts: LocalStorageOptions = {}) {
+    const cache = opts.listCache ? new ListCache(opts.listCache) : null;
+    this.#cache = cache;
+    this.#changed = cache === null ? () => {} : (path) => cache.changed(path);
+  }
+
+  /** Folders whose listing is kept under a watch now (each holds a watcher until `close`). */
+  get watchedFolders(): number {
+    return this.#cache?.watched ?? 0;
+  }
+
+  close(): Promise<void> {
+    return this.#cache?.close() ?? Promise.resolve();
+  }
 
   readonly #absences = new Absences();
 
@@ -191,29 +215,11 @@ export class LocalStorage implements Storage {
   }
 
   async *list(path: string): AsyncIterable<Listed[]> {
-    const prefix = path.endsWith("/") ? path : `${path}/`; // join() costs more than the stat
-    let batch: Listed[] = [];
-    let entries: Iterable<Deno.DirEntry>;
     try {
-      entries = Deno.readDirSync(path);
+      yield* this.#cache?.list(path) ?? readFolder(path);
     } catch (err) {
       throw storageError(err, path);
     }
-    for (const e of entries) {
-      let stat: Stat | null = null;
-      try {
-        stat = statOf(Deno.statSync(prefix + e.name));
-      } catch {
-        // vanished while listing, or a dangling link: listed without facts
-      }
-      batch.push({ name: e.name, stat, link: e.isSymlink });
-      if (batch.length === BATCH) {
-        yield batch;
-        batch = [];
-        await yieldToOthers();
-      }
-    }
-    if (batch.length > 0) yield batch;
   }
 
   openRead(path: string, offset: number): Promise<ReadHandle> {
@@ -237,13 +243,14 @@ export class LocalStorage implements Storage {
 
   async createUpload(path: string, keep: number): Promise<UploadWriter> {
     const temp = join(dirname(path), `${UPLOAD_TEMP_PREFIX}${crypto.randomUUID()}`);
+    this.#changed(temp);
     try {
       if (keep > 0) {
         await Deno.copyFile(path, temp);
         if (Deno.statSync(temp).size > keep) Deno.truncateSync(temp, keep);
       }
       const file = Deno.openSync(temp, { write: true, create: true, append: true });
-      return new LocalUpload(file, temp, path);
+      return new LocalUpload(file, temp, path, this.#changed);
     } catch (err) {
       try {
         Deno.removeSync(temp);
@@ -254,34 +261,46 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Runs a synchronous change of the entry at `paths[0]` (and `paths[1]`), then tells the listing cache. */
+  #change<T>(paths: string[], call: () => T): Promise<T> {
+    try {
+      return now(paths[0], call);
+    } finally {
+      for (const p of paths) this.#changed(p);
+    }
+  }
+
   remove(path: string): Promise<void> {
-    return now(path, () => {
+    return this.#change([path], () => {
       if (Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-file", path);
       Deno.removeSync(path);
     });
   }
 
   rmdir(path: string): Promise<void> {
-    return now(path, () => {
+    return this.#change([path], () => {
       if (!Deno.lstatSync(path).isDirectory) throw new StorageError("not-a-folder", path);
       Deno.removeSync(path);
     });
   }
 
   mkdir(path: string): Promise<void> {
-    return now(path, () => Deno.mkdirSync(path));
+    return this.#change([path], () => Deno.mkdirSync(path));
   }
 
   rename(from: string, to: string): Promise<void> {
-    return now(from, () => Deno.renameSync(from, to));
+    return this.#change([from, to], () => Deno.renameSync(from, to));
   }
 
   setTime(path: string, mtime: Date): Promise<void> {
-    return now(path, () => Deno.utimeSync(path, Deno.statSync(path).atime ?? mtime, mtime));
+    return this.#change(
+      [path],
+      () => Deno.utimeSync(path, Deno.statSync(path).atime ?? mtime, mtime),
+    );
   }
 
   chmod(path: string, mode: number): Promise<void> {
-    return now(path, () => Deno.chmodSync(path, mode));
+    return this.#change([path], () => Deno.chmodSync(path, mode));
   }
 
   realPath(path: string): Promise<string> {
@@ -323,6 +342,9 @@ export class LocalStorage implements Storage {
     } catch (err) {
       await Deno.remove(temp).catch(() => {});
       throw storageError(err, path);
+    } finally {
+      this.#changed(dirname(path));
+      this.#changed(path);
     }
   }
 
@@ -340,6 +362,8 @@ export class LocalStorage implements Storage {
       }
       if (version !== ifVersion) return false;
       const temp = join(dirname(path), `${UPLOAD_TEMP_PREFIX}${crypto.randomUUID()}`);
+      this.#changed(dirname(path));
+      this.#changed(path);
       Deno.mkdirSync(dirname(path), { recursive: true });
       try {
         Deno.writeTextFileSync(temp, text, { mode: 0o600 });
@@ -366,7 +390,7 @@ export class LocalStorage implements Storage {
       } catch {
         // removed while counting
       }
-      if (++count % BATCH === 0) await yieldToOthers();
+      if (++count % LIST_BATCH === 0) await yieldToOthers();
     }
     return total;
   }
@@ -381,6 +405,7 @@ export class LocalStorage implements Storage {
       } catch {
         // gone already
       }
+      this.#changed(f.path);
     }
     return Promise.resolve(removed);
   }

@@ -134,4 +134,6 @@ export interface Storage {
   removeStaleUploads(folder: string): Promise<number>;
   /** The paths of unfinished uploads below `folder` (a checker reports them, touching nothing). */
   findStaleUploads(folder: string): Promise<string[]>;
+  /** Releases what the storage holds (watchers, connections); called once, when the server stops. */
+  close(): Promise<void>;
 }

@@ -155,6 +155,13 @@ function tableRows(cfg: Config): Row[] {
       better: "lower",
     },
     {
+      key: "list2",
+      label:
+        "the same LIST again at once (the folder unchanged; the first LIST of a fresh server is " +
+        "the row above), s",
+      better: "lower",
+    },
+    {
       key: "ftps",
       label: `FTPS RETR of the ${big} file (AUTH TLS, PROT P, one self-signed certificate), MB/s`,
       better: "higher",

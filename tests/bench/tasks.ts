@@ -204,6 +204,7 @@ export function roundTasks(run: Run, s: Server, round: number) {
           });
           await attempt(run, at("list"), async () => {
             record(run, round, s, "list", await measure.list(port, FILES.list, cfg.listed), "s");
+            record(run, round, s, "list2", await measure.list(port, FILES.list, cfg.listed), "s");
           });
           await attempt(run, at("retr"), async () => {
             record(run, round, s, "retr", await measure.retr(port, size), "MB/s");

@@ -1,7 +1,7 @@
 /** Folders and listings: PWD CWD CDUP MKD RMD LIST NLST STAT <path> MLSD MLST. */
 import { makeFolder, removeFolder } from "../../core/actions.ts";
 import { type Entry, visibleEntries } from "../../core/entries.ts";
-import { listLine, mlsxLine } from "../listing.ts";
+import { listLines, mlsxLine, mlsxLines } from "../listing.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 import type { Target } from "../../core/vfs.ts";
@@ -94,8 +94,7 @@ async function* selected(s: Session, t: Target, arg: ListArgument): AsyncGenerat
 /** LIST: `ls -l` lines over the data connection. */
 export function list(s: Session, t: Target, arg: string): Reply | void {
   if (t.stat === null) return replies.notFound;
-  const now = new Date();
-  sendEntries(s, "file list", selected(s, t, listArgument(arg)), (e) => listLine(e, now));
+  sendEntries(s, "file list", selected(s, t, listArgument(arg)), listLines(new Date()));
 }
 
 /** NLST: names only, prefixed with the folder given, as `ls` does. */
@@ -113,10 +112,10 @@ export function nlst(s: Session, t: Target, arg: string): Reply | void {
  */
 export async function statList(s: Session, t: Target, arg: string): Promise<Reply> {
   if (t.stat === null) return replies.notFound;
-  const now = new Date();
+  const line = listLines(new Date());
   const lines = [`Status of ${t.path}:`];
   for await (const batch of selected(s, t, listArgument(arg))) {
-    for (const e of batch) if (!/[\r\n]/.test(e.name)) lines.push(listLine(e, now));
+    for (const e of batch) if (!/[\r\n]/.test(e.name)) lines.push(line(e));
   }
   lines.push("End of status.");
   return { code: 213, lines };
@@ -129,7 +128,7 @@ export async function statList(s: Session, t: Target, arg: string): Promise<Repl
 export function mlsd(s: Session, t: Target): Reply | void {
   if (t.stat === null) return replies.notFound;
   if (!t.stat.isDir) return reply(501, "MLSD needs a directory.");
-  sendEntries(s, "MLSD", visibleEntries(s.fs, t), (e) => mlsxLine(e, t.perms));
+  sendEntries(s, "MLSD", visibleEntries(s.fs, t), mlsxLines(t.perms));
 }
 
 /** MLST (RFC 3659): the facts of one entry, on the control connection. */

@@ -864,4 +864,8 @@ export class S3Storage implements Storage {
     }
     return found;
   }
+
+  close(): Promise<void> {
+    return Promise.resolve(); // connections close with the process; no watcher is held
+  }
 }
