@@ -217,7 +217,8 @@ async function run(
   const credential = password === null
     ? null
     : { user: SHARE_USER, stored: await hashPassword(password) };
-  const options = { ...given, root, allowOutside, tls, credential, s3 };
+  const checkShownAs = share === null ? given.root : undefined;
+  const options = { ...given, root, allowOutside, tls, credential, s3, checkShownAs };
   let server;
   try {
     server = await startSandboxed(options, (e) => events.emit(e));
@@ -295,11 +296,6 @@ async function run(
   const hideStatus = share !== null && events.format === "text" && Deno.stdout.isTerminal()
     ? showStatus(server, stopsAt)
     : null;
-  if (share === null) {
-    checkAtStart(tree, given.root, allowOutside, events).catch((e) =>
-      events.note(`check: could not read the tree (${(e as Error).message})`)
-    );
-  }
   events.add({ event: "server_stop", reason: await stop.promise });
   if (expiry !== null) clearTimeout(expiry);
   hideStatus?.();
@@ -326,29 +322,6 @@ async function check(given: string, grants: string[], s3: S3Target | undefined):
   const result = checkOutput(report, show);
   console.log(result.lines.join("\n"));
   return result.exitCode;
-}
-
-/** Logs, once at start, the problems the checker finds in the served tree. */
-async function checkAtStart(
-  tree: Tree,
-  given: string,
-  allowOutside: string[],
-  events: EventLog,
-): Promise<void> {
-  const show = showOf(tree, given);
-  const opts = { allowOutside, temporaries: false, show };
-  const report = await checkTree(tree.storage, tree.root, opts);
-  for (const p of report.problems) {
-    events.add({ event: "config", file: show(p.path), line: p.line, message: p.message });
-  }
-  const n = report.problems.length;
-  events.note(
-    n === 0
-      ? "check: no problems in the tree"
-      : `check: ${n} problem${
-        n === 1 ? "" : "s"
-      } in the tree (xxftp check ${given} lists them with a table of users)`,
-  );
 }
 
 /** `xxftp get`: 0 when the whole file arrived, 1 otherwise (one line on stderr). */

@@ -3,6 +3,8 @@
  * core (FTP/FTPS, HTTP/HTTPS for browsers and the raw get door when asked).
  * A stray error costs one session at most, never the server.
  */
+import { showUnder } from "./check.ts";
+import { checkTree } from "./core/check.ts";
 import { join } from "node:path";
 import type { Credential } from "./core/accounts.ts";
 import type { ServerStatus } from "./core/activity.ts";
@@ -64,6 +66,11 @@ export interface ServerOptions {
   getPort: number | null;
   /** Port of the HTTP door for browsers (`--http`, HTTPS when `tls` is set); null: none. */
   http: number | null;
+  /**
+   * Check the tree once at start and log its problems, paths written under
+   * this form of the root (as it was typed); absent: no check.
+   */
+  checkShownAs?: string;
 }
 
 /** A running server. */
@@ -137,6 +144,12 @@ export async function startServer(
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
     throw new PortInUseError(`--http port ${opts.http} on ${opts.host} is in use`);
   }
+  let stopping = false;
+  if (opts.checkShownAs !== undefined) {
+    checkAtStart(storage, opts, opts.checkShownAs, sink).catch((err) => {
+      if (!stopping) log(`check: could not read the tree (${(err as Error).message})`);
+    });
+  }
   // Instances share a bucket: one that died may never come back to clean up after itself.
   const timer = opts.s3 ? setInterval(sweep, STALE_SWEEP_MS) : undefined;
   if (timer !== undefined) Deno.unrefTimer(timer);
@@ -145,10 +158,37 @@ export async function startServer(
     getAddr: get?.addr ?? null,
     httpAddr: http?.addr ?? null,
     async stop(graceMs) {
+      stopping = true;
       clearInterval(timer);
       await Promise.all([ftp.stop(graceMs), get?.stop(graceMs), http?.stop(graceMs)]);
       await storage.close();
     },
     status: () => Promise.resolve(core.activity.snapshot(core.limits.open)),
   };
+}
+
+/**
+ * Logs, once at start, the problems the checker finds in the tree. Done here,
+ * in the server, because its walk also warms the server's listing cache: a
+ * big folder is then listed from the cache the first time too.
+ */
+async function checkAtStart(
+  storage: Storage,
+  opts: ServerOptions,
+  shownAs: string,
+  sink: EventSink,
+): Promise<void> {
+  const show = opts.s3 ? (path: string) => path : showUnder(opts.root, shownAs);
+  const checkOpts = { allowOutside: opts.allowOutside, temporaries: false, show };
+  const report = await checkTree(storage, opts.root, checkOpts);
+  for (const p of report.problems) {
+    sink(stamped({ event: "config", file: show(p.path), line: p.line, message: p.message }));
+  }
+  const n = report.problems.length;
+  const message = n === 0
+    ? "check: no problems in the tree"
+    : `check: ${n} problem${
+      n === 1 ? "" : "s"
+    } in the tree (xxftp check ${shownAs} lists them with a table of users)`;
+  sink(stamped({ event: "notice", message }));
 }
