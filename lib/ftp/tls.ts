@@ -114,6 +114,8 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
     wake = null;
   };
   raw.on("error", (err) => rawError ??= err);
+  /** The peer can no longer take what is written. */
+  const gone = () => socket.destroyed || rawError !== null || state instanceof ConnectionLost;
   socket.on("data", (chunk: Uint8Array) => {
     chunks.push(chunk);
     backlog.add(chunk.length);
@@ -149,13 +151,14 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
     write(data) {
       // Deno's node:tls fails a zero-length write (EPERM); there is nothing to send anyway.
       if (data.length === 0) return Promise.resolve();
-      if (socket.destroyed) return Promise.reject(lost(rawError ?? "connection closed"));
+      if (gone()) return Promise.reject(lost(rawError ?? "connection closed"));
       // node keeps the chunk until it is encrypted; callers reuse their buffers.
       writing++;
       return new Promise((resolve, reject) =>
         socket.write(data.slice(), (err) => {
           writing--;
-          if (err) reject(lost(err));
+          // Deno's node:tls reports success for writes after the connection was lost.
+          if (err || gone()) reject(lost(err ?? rawError ?? "connection closed"));
           else resolve();
         })
       );
