@@ -13,6 +13,10 @@
  * (UploadPartCopy) when N is at least S3's 5 MiB minimum part, and reads
  * them into the first part otherwise.
  *
+ * Downloads are ranged GETs of 8 MiB, three in flight, handed over in order
+ * (at most three ranges in memory); every range after the first is asked for
+ * with the first one's ETag (If-Match), so a replaced object fails (`gone`).
+ *
  * The tree's own files (`.xxftp/*`, banners) are asked for on every command,
  * so their stats are served from a cache that lives `configCacheMs` (2 s by
  * default): an edit made in the bucket, by hand or by another instance, is
@@ -51,8 +55,10 @@ const PARTS_IN_FLIGHT = 2;
 const COPIES_AT_ONCE = 8;
 /** Objects a folder rename copies at most; a fuller folder is refused (`not-empty`). */
 export const MAX_FOLDER_MOVE = 10_000;
-/** Bytes a download reads ahead of its caller. */
-const READ_AHEAD = 4 * MiB;
+/** Bytes of one ranged GET of a download. */
+const READ_PART = 8 * MiB;
+/** Ranges a download holds at once (fetched or being fetched): its memory is at most this many parts. */
+const PARTS_AHEAD = 3;
 /** Reads of a stream that broke off, resumed from where they stopped, per open file. */
 const READ_RESUMES = 3;
 /** Delays before trying again an abort the store did not take. */
@@ -284,115 +290,187 @@ class S3Upload implements UploadWriter {
   }
 }
 
-/**
- * An object being read. A pump reads ahead of the caller (up to
- * {@link READ_AHEAD} bytes), so the store and the caller's writes overlap and
- * each `read` hands over as many bytes as have come, not one network chunk.
- * A stream that breaks off is resumed where it stopped, on the same version.
- */
-class S3Read implements ReadHandle {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #queue: Uint8Array[] = [];
-  #queued = 0;
-  #ended = false;
+/** One range of a download: its bytes as they come, resumed on the same version if the stream breaks. */
+class RangePart {
+  readonly #chunks: Uint8Array[] = [];
+  /** Where the bytes the part reads next lie in the object. */
+  #fetched: number;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #failure: { err: unknown } | null = null;
-  #closed = false;
-  #resumes = 0;
-  /** The caller waits for bytes. */
-  #wakeReader: (() => void) | null = null;
-  /** The pump waits for room. */
-  #wakePump: (() => void) | null = null;
+  #ended = false;
 
   constructor(
-    private readonly client: S3Client,
-    private readonly key: string,
-    /** Where the bytes the pump reads next lie in the object. */
-    private fetched: number,
-    private readonly etag: string,
-    body: ReadableStream<Uint8Array>,
+    private readonly read: S3Read,
+    readonly start: number,
+    readonly end: number,
+    body: ReadableStream<Uint8Array> | null,
   ) {
-    this.#reader = body.getReader();
-    this.#pump();
+    this.#fetched = start;
+    this.#pump(body);
   }
 
-  async #pump(): Promise<void> {
+  async #pump(body: ReadableStream<Uint8Array> | null): Promise<void> {
     try {
-      for (;;) {
-        while (this.#queued >= READ_AHEAD && !this.#closed) {
-          await new Promise<void>((r) => this.#wakePump = r);
-        }
-        if (this.#closed) return;
+      this.#reader = (body ?? await this.read.open(this.start, this.end)).getReader();
+      while (this.#fetched < this.end) {
         const chunk = await this.#next();
-        if (chunk === null) break;
-        this.fetched += chunk.length;
-        this.#queue.push(chunk);
-        this.#queued += chunk.length;
-        this.#wake();
+        if (chunk.length > this.end - this.#fetched) {
+          throw new StorageError("unavailable", `${this.read.key}: more bytes than the range`);
+        }
+        this.#fetched += chunk.length;
+        this.#chunks.push(chunk);
+        this.read.wake();
       }
     } catch (err) {
       this.#failure = { err };
     }
     this.#ended = true;
-    this.#wake();
+    this.#reader?.cancel().catch(() => {});
+    this.read.wake();
   }
 
-  #wake(): void {
+  /** The next non-empty chunk; a stream that breaks or ends short is resumed where it stopped. */
+  async #next(): Promise<Uint8Array> {
+    for (;;) {
+      let broke: unknown = null;
+      try {
+        const { done, value } = await this.#reader!.read();
+        if (!done && value.length > 0) return value;
+        if (!done) continue;
+      } catch (err) {
+        // A broken connection is resumed; a store that stopped answering is not waited for again.
+        if (!(err instanceof S3Error && err.kind === "unavailable" && err.code !== "Timeout")) {
+          throw err;
+        }
+        broke = err;
+      }
+      if (this.read.closed) throw new StorageError("gone", `${this.read.key}: closed`);
+      broke ??= new StorageError("unavailable", `${this.read.key}: the range ended short`);
+      if (!this.read.mayResume()) throw broke;
+      this.#reader = (await this.read.open(this.#fetched, this.end)).getReader();
+    }
+  }
+
+  /** Moves bytes into `buf` from `at`; how many. */
+  take(buf: Uint8Array, at: number): number {
+    let n = at;
+    while (n < buf.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0];
+      const take = Math.min(chunk.length, buf.length - n);
+      buf.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
+      n += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    return n - at;
+  }
+
+  /** Bytes are waiting. */
+  get ready(): boolean {
+    return this.#chunks.length > 0;
+  }
+
+  /** Every byte was handed over (throws what stopped it instead, once its bytes are out). */
+  get done(): boolean {
+    if (this.#chunks.length > 0) return false;
+    if (this.#failure) throw this.#failure.err;
+    return this.#ended;
+  }
+
+  cancel(): void {
+    this.#chunks.length = 0;
+    this.#reader?.cancel().catch(() => {});
+  }
+}
+
+/**
+ * An object being read, from an offset: ranges of {@link READ_PART} bytes
+ * fetched {@link PARTS_AHEAD} at once and handed over in order, so the store
+ * serves several streams while the caller writes (an object within one range
+ * is one GET). Every range after the first asks for the first one's version
+ * (If-Match), so a file replaced mid-way fails (`gone`) instead of mixing two.
+ */
+class S3Read implements ReadHandle {
+  readonly #parts: RangePart[] = [];
+  readonly #abort = new AbortController();
+  #next: number;
+  #resumes = 0;
+  /** The caller waits for bytes. */
+  #wakeReader: (() => void) | null = null;
+
+  constructor(
+    private readonly client: S3Client,
+    readonly key: string,
+    offset: number,
+    private readonly size: number,
+    private readonly etag: string,
+    body: ReadableStream<Uint8Array>,
+  ) {
+    this.#next = Math.min(size, offset + READ_PART);
+    this.#parts.push(new RangePart(this, offset, this.#next, body));
+    this.#fill();
+  }
+
+  /** Opens `[start, end)` of the version being read. */
+  async open(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
+    const got = await this.client.getObject(this.key, {
+      offset: start,
+      length: end - start,
+      ifMatch: this.etag,
+      signal: this.#abort.signal,
+    });
+    return got.body;
+  }
+
+  /** Whether a broken stream may be opened again (a few times per file). */
+  mayResume(): boolean {
+    return ++this.#resumes <= READ_RESUMES;
+  }
+
+  get closed(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  wake(): void {
     this.#wakeReader?.();
     this.#wakeReader = null;
   }
 
+  #fill(): void {
+    while (this.#parts.length < PARTS_AHEAD && this.#next < this.size && !this.closed) {
+      const start = this.#next;
+      this.#next = Math.min(this.size, start + READ_PART);
+      this.#parts.push(new RangePart(this, start, this.#next, null));
+    }
+  }
+
   async read(buf: Uint8Array): Promise<number | null> {
-    while (this.#queue.length === 0) {
-      if (this.#failure) throw storageErrorOf(this.#failure.err, this.key);
-      if (this.#ended) return null;
-      await new Promise<void>((r) => this.#wakeReader = r);
-    }
     let n = 0;
-    while (n < buf.length && this.#queue.length > 0) {
-      const chunk = this.#queue[0];
-      const take = Math.min(chunk.length, buf.length - n);
-      buf.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
-      n += take;
-      if (take === chunk.length) this.#queue.shift();
-      else this.#queue[0] = chunk.subarray(take);
-    }
-    this.#queued -= n;
-    this.#wakePump?.();
-    this.#wakePump = null;
-    return n;
-  }
-
-  async #next(): Promise<Uint8Array | null> {
-    for (;;) {
-      try {
-        const { done, value } = await this.#reader.read();
-        if (done) return null;
-        if (value.length > 0) return value;
-      } catch (err) {
-        if (this.#closed) return null;
-        // A broken connection is resumed; a store that stopped answering is not waited for again.
-        const broken = err instanceof S3Error && err.kind === "unavailable" &&
-          err.code !== "Timeout";
-        if (!broken || ++this.#resumes > READ_RESUMES) throw err;
-        await this.#resume();
+    try {
+      while (n < buf.length) {
+        if (this.closed) throw new StorageError("gone", `${this.key}: read after close`);
+        const head = this.#parts[0];
+        if (head === undefined) break;
+        if (head.done) {
+          this.#parts.shift();
+          this.#fill();
+          continue;
+        }
+        if (head.ready) n += head.take(buf, n);
+        else if (n > 0) break;
+        else await new Promise<void>((r) => this.#wakeReader = r);
       }
+    } catch (err) {
+      throw storageErrorOf(err, this.key);
     }
-  }
-
-  /** Opens the same version again from where the pump stopped (`gone` when it changed meanwhile). */
-  async #resume(): Promise<void> {
-    const got = await this.client.getObject(this.key, {
-      offset: this.fetched,
-      ifMatch: this.etag,
-    });
-    this.#reader = got.body.getReader();
+    return n === 0 ? null : n;
   }
 
   close(): void {
-    this.#closed = true;
-    this.#queue.length = 0;
-    this.#wakePump?.();
-    this.#reader.cancel().catch(() => {});
+    this.#abort.abort(new StorageError("gone", `${this.key}: closed`));
+    for (const part of this.#parts) part.cancel();
+    this.#parts.length = 0;
+    this.wake();
   }
 }
 
@@ -560,8 +638,8 @@ export class S3Storage implements Storage {
   async openRead(path: string, offset: number): Promise<ReadHandle> {
     const key = this.#key(path);
     try {
-      const got = await this.#client.getObject(key, { offset });
-      return new S3Read(this.#client, key, offset, got.etag, got.body);
+      const got = await this.#client.getObject(key, { offset, length: READ_PART });
+      return new S3Read(this.#client, key, offset, got.size, got.etag, got.body);
     } catch (err) {
       if (err instanceof S3Error && err.kind === "not-found" && await this.#folderStat(path)) {
         throw new StorageError("not-a-file", path);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A copy of ../shared/ceph-rgw/start.sh (the xxftp repository carries it so that make test
-# runs on a fresh machine); only change: `tail -n` for two files.
+# runs on a fresh machine); changes: `tail -n` for two files, and `tcp_nodelay=1` on beast.
 # Start a throw-away one-node Ceph cluster (1 mon, 1 memstore OSD, 1 radosgw)
 # bound to 127.0.0.1, no systemd, everything under $CEPH_DIR.
 # Debian 12 packages: ceph-mon ceph-osd radosgw ceph-common (16.2.15 "Pacific").
@@ -77,7 +77,9 @@ osd max object size = 134217728
 
 [client.rgw.test]
 rgw data = $CEPH_DIR/rgw
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+# Without tcp_nodelay every listing answer waits ~40 ms for a delayed ACK (Nagle): a login and
+# a STOR each list, so a default beast adds 80-120 ms to every transfer here.
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw dns name = localhost
 rgw enable usage log = false
 rgw init timeout = $TIMEOUT
