@@ -60,3 +60,16 @@ export const replies = {
   banned: reply(421, "Too many failed logins from your address, try again later."),
   shuttingDown: reply(421, "Server shutting down."),
 } as const;
+
+/** Codes RFC 959 allows once a transfer's 150 was sent. */
+const AFTER_MARK = new Set([226, 250, 425, 426, 451, 551, 552]);
+
+/**
+ * `r` as a reply that may follow a 150 (RFC 959 §5.4): a transient failure
+ * becomes 451, "insufficient storage" 552, another permanent one 551.
+ */
+export function afterMark(r: Reply): Reply {
+  if (AFTER_MARK.has(r.code)) return r;
+  const code = r.code === 452 ? 552 : r.code < 500 ? 451 : 551;
+  return { ...r, code };
+}

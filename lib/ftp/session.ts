@@ -9,7 +9,7 @@ import type { ServerContext } from "./context.ts";
 import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
-import { formatReply, replies, type Reply, reply } from "./replies.ts";
+import { afterMark, formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "../net/stream.ts";
 import { secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
@@ -168,7 +168,7 @@ export class Session {
         replyForError(err, (line) => this.log(`${what}: ${line}`))
       );
       if ("code" in data) {
-        await this.send(data);
+        await this.send(afterMark(data));
         return;
       }
       t.startedAt = Date.now();
@@ -189,7 +189,9 @@ export class Session {
         this.ctx.buffers.give(buffer);
       }
       if (abort.signal.aborted) this.log(`${what}: aborted after ${t.bytes} bytes`);
-      if (!this.#closed) await this.send(abort.signal.aborted ? replies.aborted : result);
+      if (!this.#closed) {
+        await this.send(abort.signal.aborted ? replies.aborted : afterMark(result));
+      }
     })().finally(() => {
       counted();
       if (this.transfer === t) this.transfer = null;

@@ -165,7 +165,7 @@ Deno.test("downloads from an object store: parallel ranges, in order, one versio
     assert.equal((await c.cmd("SIZE big.bin")).text, `213 ${big.length}`);
   });
 
-  await t.step("an object replaced mid-RETR: 450, and only the old version's bytes", async () => {
+  await t.step("an object replaced mid-RETR: 451, and only the old version's bytes", async () => {
     await s3.putObject("anonymous/moving.bin", big);
     using c = await RawClient.open(srv.port);
     await c.login();
@@ -177,7 +177,7 @@ Deno.test("downloads from an object store: parallel ranges, in order, one versio
     await s3.putObject("anonymous/moving.bin", randomBytes(big.length));
     const got = concat([head, await readAll(data)]);
     const end = await c.reply(60_000);
-    assert.equal(end.code, 450, end.text);
+    assert.equal(end.code, 451, end.text);
     assert.ok(got.length < big.length, `${got.length} bytes sent`);
     assert.ok(sameBytes(got, big.subarray(0, got.length)), "no byte of the new version");
     assert.equal((await c.cmd("NOOP")).code, 200);

@@ -11,7 +11,7 @@ import {
 } from "../../lib/ftp/data_channel.ts";
 import { LineReader, MAX_LINE } from "../../lib/ftp/line_reader.ts";
 import { ftpTimestamp, listDate, listLine, mlsxLine } from "../../lib/ftp/listing.ts";
-import { formatReply, reply } from "../../lib/ftp/replies.ts";
+import { afterMark, formatReply, reply } from "../../lib/ftp/replies.ts";
 import { ALL_PERMS, parsePerms, parseSize, parseVirtual } from "../../lib/core/tree_files.ts";
 import { listArgument } from "../../lib/ftp/commands/dirs.ts";
 import { parseFtpTime } from "../../lib/ftp/commands/files.ts";
@@ -284,4 +284,14 @@ Deno.test("line reader: a long line grows the buffer up to the limit, not past i
   const second = await r.next();
   assert.equal(second.kind === "line" ? new TextDecoder().decode(second.bytes) : "", "NEXT");
   assert.equal((await r.next()).kind, "too-long");
+});
+
+Deno.test("afterMark: a failure after 150 uses a code RFC 959 allows there", () => {
+  const code = (c: number) => afterMark(reply(c, "text")).code;
+  for (const kept of [226, 250, 425, 426, 451, 551, 552]) assert.equal(code(kept), kept);
+  assert.equal(code(450), 451);
+  assert.equal(code(452), 552);
+  assert.equal(code(550), 551);
+  assert.equal(code(553), 551);
+  assert.deepEqual(afterMark(reply(450, "The file changed.")).lines, ["The file changed."]);
 });
