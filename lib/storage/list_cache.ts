@@ -208,6 +208,11 @@ export interface ListCacheOptions {
   maxFolders?: number;
   /** Entries kept in all (default 200,000). */
   maxEntries?: number;
+  /**
+   * A folder with more entries is not kept (default 50,000), so that listing
+   * a huge folder streams in bounded memory rather than keeping it whole.
+   */
+  maxFolderEntries?: number;
   /** How long to wait for a probe's event before listing the slow way (default 50 ms). */
   probeTimeoutMs?: number;
 }
@@ -226,8 +231,8 @@ export class ListCache {
   readonly #folders = new Map<string, Watched>();
   /** Folders last read with many entries (watched from their next listing on). */
   readonly #big = new Set<string>();
-  /** Folders large on disk that held few entries, by their size then. */
-  readonly #small = new Map<string, number>();
+  /** Folders large on disk whose last reading was not kept (too few or too many entries), by their size then. */
+  readonly #unkept = new Map<string, number>();
   readonly #tag = crypto.randomUUID().slice(0, 8);
   #probes = 0;
   #closed = false;
@@ -235,12 +240,14 @@ export class ListCache {
   readonly #min: number;
   readonly #maxFolders: number;
   readonly #maxEntries: number;
+  readonly #maxFolderEntries: number;
   readonly #timeoutMs: number;
 
   constructor(private readonly opts: ListCacheOptions) {
     this.#min = opts.minEntries ?? 1000;
     this.#maxFolders = opts.maxFolders ?? 8;
     this.#maxEntries = opts.maxEntries ?? 200_000;
+    this.#maxFolderEntries = Math.min(opts.maxFolderEntries ?? 50_000, this.#maxEntries);
     this.#timeoutMs = opts.probeTimeoutMs ?? 50;
   }
 
@@ -264,20 +271,27 @@ export class ListCache {
     if (watched === null) return yield* this.#plain(key);
     const items: Kept[] = [];
     let whole = false;
+    let keeping = true;
     try {
       for await (const batch of readFolder(key)) {
-        for (const e of batch) items.push(e);
+        if (keeping) { for (const e of batch) items.push(e); }
+        if (keeping && items.length > this.#maxFolderEntries) {
+          keeping = false; // too big to keep: the rest streams through
+          items.length = 0;
+          if (this.#folders.get(key) === watched) this.#drop(key);
+          this.#remember(this.#unkept, key, info.size);
+        }
         yield batch;
       }
-      whole = true;
+      whole = keeping;
     } finally {
       if (this.#folders.get(key) === watched) {
-        if (whole && items.length >= this.#min && items.length <= this.#maxEntries) {
+        if (whole && items.length >= this.#min && items.length <= this.#maxFolderEntries) {
           watched.items = items;
           this.#fit();
         } else {
           this.#drop(key);
-          if (whole && items.length < this.#min) this.#remember(this.#small, key, info.size);
+          if (whole && items.length < this.#min) this.#remember(this.#unkept, key, info.size);
         }
       }
     }
@@ -309,13 +323,13 @@ export class ListCache {
       count += batch.length;
       yield batch;
     }
-    if (count >= this.#min) this.#remember(this.#big, key);
+    if (count >= this.#min && count <= this.#maxFolderEntries) this.#remember(this.#big, key);
   }
 
   #worthWatching(key: string, info: Deno.FileInfo): boolean {
     if (this.#closed || !info.isDirectory) return false;
     if (this.#big.has(key)) return true;
-    return info.size >= BIG_FOLDER_BYTES && this.#small.get(key) !== info.size;
+    return info.size >= BIG_FOLDER_BYTES && this.#unkept.get(key) !== info.size;
   }
 
   #remember(set: Set<string> | Map<string, number>, key: string, size = 0): void {

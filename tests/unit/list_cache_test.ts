@@ -135,3 +135,17 @@ Deno.test("list cache: small folders are not kept, nor more than maxFolders; no 
   assert.equal(Deno.readTextFileSync(probe), "a file where the probe folder should be");
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("list cache: a folder over maxFolderEntries streams through, is listed whole and never kept", async () => {
+  const { root, big, probe } = await tree(1500);
+  const storage = new LocalStorage({ listCache: { probeDir: probe, maxFolderEntries: 1200 } });
+  try {
+    for (let round = 0; round < 3; round++) {
+      assert.equal((await listing(storage, big)).size, 1501);
+      assert.equal(storage.watchedFolders, 0);
+    }
+  } finally {
+    await storage.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
