@@ -167,10 +167,10 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
       // Deno's node:tls fails a zero-length write (EPERM); there is nothing to send anyway.
       if (data.length === 0) return Promise.resolve();
       if (gone()) return Promise.reject(lost(rawError ?? "connection closed"));
-      // node keeps the chunk until it is encrypted; callers reuse their buffers.
+      // No copy: node is done with the chunk when it calls back, and callers wait for that.
       writing++;
       return new Promise((resolve, reject) =>
-        socket.write(data.slice(), (err) => {
+        socket.write(data, (err) => {
           writing--;
           // Deno's node:tls reports success for writes after the connection was lost.
           if (err || gone()) reject(lost(err ?? rawError ?? "connection closed"));
