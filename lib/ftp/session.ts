@@ -53,6 +53,8 @@ export class Session {
   #closing = false;
   #closed = false;
   #sending: Promise<void> = Promise.resolve();
+  /** Replies given to `send` and not yet written. */
+  #queued = 0;
   /** Reads command lines; replaced by a TLS one after AUTH TLS. */
   reader: LineReader;
 
@@ -124,7 +126,12 @@ export class Session {
   /** Sends a reply; replies never interleave on the wire. */
   send(r: Reply): Promise<void> {
     const bytes = encoder.encode(formatReply(r));
-    this.#sending = this.#sending.then(() => this.control.write(bytes)).catch(() => this.close());
+    // Nothing on its way: write at once (the greeting then leaves without a turn of the event loop).
+    const write = this.#queued === 0
+      ? this.control.write(bytes)
+      : this.#sending.then(() => this.control.write(bytes));
+    this.#queued++;
+    this.#sending = write.catch(() => this.close()).finally(() => this.#queued--);
     return this.#sending;
   }
 

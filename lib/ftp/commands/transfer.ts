@@ -1,4 +1,5 @@
 /** Data connections and transfers: PASV EPSV PORT EPRT REST RETR STOR APPE ABOR. */
+import { dirname } from "node:path";
 import { receiveFile } from "../../core/upload.ts";
 import type { Target } from "../../core/vfs.ts";
 import { formatPasv, parseEprtArg, parsePortArg } from "../data_channel.ts";
@@ -110,12 +111,16 @@ const UPLOAD_REPLIES = {
 };
 
 /** STOR and APPE: receive a file through the core; after REST N the first N bytes stay. */
-function store(s: Session, t: Target, appending: boolean): Reply | void {
+async function store(s: Session, t: Target, appending: boolean): Promise<Reply | void> {
   if (t.stat !== null && !t.stat.isFile) return replies.notAFile;
   const existingSize = t.stat?.size ?? 0;
   const keep = appending ? existingSize : s.restOffset;
   if (keep > existingSize) return REFUSALS["past-end"];
   const { core } = s.ctx;
+  // A missing folder is refused before the 150, where 550 may be said (after it, only 551).
+  if (t.stat === null && !(await core.storage.stat(dirname(t.realPath)))?.isDir) {
+    return replies.notFound;
+  }
   s.startTransfer(t.path, async ({ data, signal, buffer, transfer }) => {
     const source = {
       read: (buf: Uint8Array) => data.read(buf),
