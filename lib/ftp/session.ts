@@ -22,6 +22,9 @@ const LAST_REPLY_MS = 2000;
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
 
+/** Encodes replies; it keeps no state, so one serves every session. */
+const encoder = new TextEncoder();
+
 /** The state of one logged-in (or logging-in) client. */
 export class Session {
   /** The name given by USER, awaiting PASS. */
@@ -39,7 +42,8 @@ export class Session {
   secure = false;
   /** Data connections run over TLS (PROT P). */
   protectData = false;
-  readonly data: DataChannel;
+  /** Made at the first data command: most sessions idle without one. */
+  #data: DataChannel | null = null;
   /** When the connection was accepted. */
   readonly connectedAt = Date.now();
   /** When the login time limit started: at connect, and again when USER ended a login. */
@@ -53,7 +57,6 @@ export class Session {
   #sending: Promise<void> = Promise.resolve();
   /** Reads command lines; replaced by a TLS one after AUTH TLS. */
   reader: LineReader;
-  readonly #encoder = new TextEncoder();
 
   constructor(
     readonly id: number,
@@ -63,8 +66,13 @@ export class Session {
     readonly localHost: string,
     readonly ctx: ServerContext,
   ) {
-    this.data = new DataChannel(clientHost, localHost, ctx.data);
     this.reader = new LineReader(control);
+  }
+
+  /** The session's data-connection state. */
+  get data(): DataChannel {
+    this.#data ??= new DataChannel(this.clientHost, this.localHost, this.ctx.data);
+    return this.#data;
   }
 
   /** Moves the control connection to TLS (after the 234 reply, or at once for implicit FTPS). */
@@ -122,7 +130,7 @@ export class Session {
 
   /** Sends a reply; replies never interleave on the wire. */
   send(r: Reply): Promise<void> {
-    const bytes = this.#encoder.encode(formatReply(r));
+    const bytes = encoder.encode(formatReply(r));
     this.#sending = this.#sending.then(() => this.control.write(bytes)).catch(() => this.close());
     return this.#sending;
   }
@@ -142,7 +150,7 @@ export class Session {
     }
     this.#closed = true;
     this.transfer?.abort.abort();
-    this.data.close();
+    this.#data?.close();
     this.control.close();
   }
 
