@@ -342,6 +342,8 @@ interface Row {
   method: string;
   n: number;
   pss: number;
+  /** The same in Pss_Anon: without the shares of the deno binary's pages, which move with other processes. */
+  anon: number;
   pssGc: number;
   used: number;
   young: number;
@@ -354,6 +356,7 @@ async function measure(method: string, flags: string[], n: number, root: string)
   try {
     await sleep(500);
     const pss0 = treeKiB(child.pid);
+    const anon0 = treeKiB(child.pid, "Pss_Anon");
     const mem0 = await child.mem("gc");
     await sleep(300);
     const pss0gc = treeKiB(child.pid);
@@ -362,6 +365,7 @@ async function measure(method: string, flags: string[], n: number, root: string)
       if (held.fields.held !== n) throw new Error(`${method}: ${held.fields.held} of ${n} held`);
       await sleep(1000);
       const pss1 = treeKiB(child.pid);
+      const anon1 = treeKiB(child.pid, "Pss_Anon");
       const mem2 = await child.mem("gc");
       await sleep(300);
       const pss2 = treeKiB(child.pid);
@@ -371,6 +375,7 @@ async function measure(method: string, flags: string[], n: number, root: string)
         method,
         n,
         pss: per(pss0, pss1),
+        anon: per(anon0, anon1),
         pssGc: per(pss0gc, pss2),
         used: v8("used"),
         young: v8("young"),
@@ -450,9 +455,13 @@ async function benchMain() {
   await Deno.mkdir(join(root, "anonymous"));
   const realRoot = await Deno.realPath(root);
   const f = (x: number) => Number.isNaN(x) ? "-" : x.toFixed(1);
-  console.log("KiB per idle connection: Pss fresh, Pss after full GC; V8 after GC: used (live");
+  console.log(
+    "KiB per idle connection: Pss and Pss_Anon fresh, Pss after full GC; V8 after GC: used (live",
+  );
   console.log("JS), young and old (committed young generation, rest of the heap), ext (external)");
-  const header = ["n", "pss", "pss-gc", "used", "young", "old", "ext"].map((h) => h.padStart(7));
+  const header = ["n", "pss", "anon", "pss-gc", "used", "young", "old", "ext"].map((h) =>
+    h.padStart(7)
+  );
   try {
     if (Deno.args.includes("--snapshot")) {
       for (const m of methods) for (const n of counts) await snapshotDiff(m, n, realRoot);
@@ -470,8 +479,8 @@ async function benchMain() {
                 [
                   row.method.padStart(12),
                   String(row.n).padStart(7),
-                  ...[row.pss, row.pssGc, row.used, row.young, row.old, row.external].map((x) =>
-                    f(x).padStart(7)
+                  ...[row.pss, row.anon, row.pssGc, row.used, row.young, row.old, row.external].map(
+                    (x) => f(x).padStart(7),
                   ),
                 ].join(" "),
               );
