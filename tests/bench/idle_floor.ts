@@ -9,7 +9,7 @@
  *
  *   deno run -A tests/bench/idle_floor.ts [--counts 100,1000,5000]
  *     [--methods read512,...] [--flags --max-semi-space-size=1,...] [--rounds 1]
- *     [--snapshot]
+ *     [--snapshot] [--settle SECONDS]
  *
  * Each (method, flags, count) gets a fresh server process on 127.0.0.1; each
  * is stopped before the next starts. Methods: see METHODS. With --snapshot,
@@ -344,6 +344,8 @@ interface Row {
   pss: number;
   /** The same in Pss_Anon: without the shares of the deno binary's pages, which move with other processes. */
   anon: number;
+  /** Pss_Anon after `--settle` more seconds idle (NaN without): what V8 gives back on its own. */
+  late: number;
   pssGc: number;
   used: number;
   young: number;
@@ -351,7 +353,13 @@ interface Row {
   external: number;
 }
 
-async function measure(method: string, flags: string[], n: number, root: string): Promise<Row> {
+async function measure(
+  method: string,
+  flags: string[],
+  n: number,
+  root: string,
+  settle: number,
+): Promise<Row> {
   const child = await startChild(method, flags, root);
   try {
     await sleep(500);
@@ -361,21 +369,27 @@ async function measure(method: string, flags: string[], n: number, root: string)
     await sleep(300);
     const pss0gc = treeKiB(child.pid);
     const held = await hold(child.port, n, "anonymous", "floor@");
+    const per = (a: number, b: number) => (b - a) / n;
     try {
       if (held.fields.held !== n) throw new Error(`${method}: ${held.fields.held} of ${n} held`);
       await sleep(1000);
       const pss1 = treeKiB(child.pid);
       const anon1 = treeKiB(child.pid, "Pss_Anon");
+      let late = NaN;
+      if (settle > 0) {
+        await sleep(settle * 1000);
+        late = per(anon0, treeKiB(child.pid, "Pss_Anon"));
+      }
       const mem2 = await child.mem("gc");
       await sleep(300);
       const pss2 = treeKiB(child.pid);
-      const per = (a: number, b: number) => (b - a) / n;
       const v8 = (f: keyof Mem) => mem0 && mem2 ? per(mem0[f], mem2[f]) / 1024 : NaN;
       return {
         method,
         n,
         pss: per(pss0, pss1),
         anon: per(anon0, anon1),
+        late,
         pssGc: per(pss0gc, pss2),
         used: v8("used"),
         young: v8("young"),
@@ -449,6 +463,7 @@ async function benchMain() {
   const methods = arg("--methods", Object.keys(METHODS).join(",")).split(",");
   const flagSets = arg("--flags", "").split(";").map((f) => f.split(",").filter((x) => x));
   const rounds = Number(arg("--rounds", "1"));
+  const settle = Number(arg("--settle", "0"));
   for (const m of methods) if (!(m in METHODS)) throw new Error(`unknown method ${m}`);
   await buildLoadgen();
   const root = await Deno.makeTempDir({ prefix: "idle-floor-" });
@@ -456,10 +471,11 @@ async function benchMain() {
   const realRoot = await Deno.realPath(root);
   const f = (x: number) => Number.isNaN(x) ? "-" : x.toFixed(1);
   console.log(
-    "KiB per idle connection: Pss and Pss_Anon fresh, Pss after full GC; V8 after GC: used (live",
+    "KiB per idle connection: Pss and Pss_Anon fresh, Pss_Anon after --settle s more (late), Pss",
   );
-  console.log("JS), young and old (committed young generation, rest of the heap), ext (external)");
-  const header = ["n", "pss", "anon", "pss-gc", "used", "young", "old", "ext"].map((h) =>
+  console.log("after a full GC; V8 after it: used (live JS), young and old (committed young");
+  console.log("generation, rest of the heap), ext (external)");
+  const header = ["n", "pss", "anon", "late", "pss-gc", "used", "young", "old", "ext"].map((h) =>
     h.padStart(7)
   );
   try {
@@ -474,12 +490,21 @@ async function benchMain() {
         for (const n of counts) {
           for (let r = 0; r < rounds; r++) {
             try {
-              const row = await measure(m, flags, n, realRoot);
+              const row = await measure(m, flags, n, realRoot, settle);
               console.log(
                 [
                   row.method.padStart(12),
                   String(row.n).padStart(7),
-                  ...[row.pss, row.anon, row.pssGc, row.used, row.young, row.old, row.external].map(
+                  ...[
+                    row.pss,
+                    row.anon,
+                    row.late,
+                    row.pssGc,
+                    row.used,
+                    row.young,
+                    row.old,
+                    row.external,
+                  ].map(
                     (x) => f(x).padStart(7),
                   ),
                 ].join(" "),
