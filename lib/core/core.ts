@@ -72,6 +72,8 @@ export function createCore(
     opts.readOnly ? new Set(["read"]) : ALL_PERMS,
   );
   const allowed = [opts.root, ...opts.allowOutside];
+  /** One view per home (a Vfs keeps no session state), not one per login: at most one per user folder. */
+  const views = new Map<string, Vfs>();
   const guard = new LoginGuard({
     maxFailures: opts.maxLoginFailures,
     banSeconds: opts.banSeconds,
@@ -88,6 +90,10 @@ export function createCore(
     confinement,
     log,
     emit: sink ? (e) => sink(stamped(e)) : (e) => log(describe(stamped(e))),
-    viewOf: (home) => new Vfs(tree, home, allowed, confinement),
+    viewOf: (home) => {
+      let view = views.get(home);
+      if (view === undefined) views.set(home, view = new Vfs(tree, home, allowed, confinement));
+      return view;
+    },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { dispatch } from "./commands.ts";
 import { replyForError } from "./errors.ts";
-import { stripTelnet } from "./line_reader.ts";
+import { type LineResult, stripTelnet } from "./line_reader.ts";
 import { replies, reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 
@@ -30,37 +30,58 @@ function hasControlChars(line: string): boolean {
   return false;
 }
 
-/** Runs the session until the client leaves or is closed. */
-export async function runSession(s: Session): Promise<void> {
+/**
+ * Runs the session until the client leaves or is closed, then calls `ended`.
+ * It never rejects, and the loop is in this one frame: an idle session holds
+ * this call and its pending read, nothing else.
+ */
+export async function runSession(s: Session, ended: () => void): Promise<void> {
+  try {
+    if (!await greet(s)) return void await s.close();
+    while (!s.closed) {
+      let next: LineResult;
+      try {
+        next = await s.reader.next();
+      } catch {
+        break; // the connection was lost: as good as its end
+      }
+      if (next.kind === "end") break;
+      if (next.kind === "too-long") {
+        await s.close(replies.tooLong);
+        break;
+      }
+      s.lastActivity = Date.now();
+      let line: string;
+      try {
+        line = decoder.decode(stripTelnet(next.bytes));
+      } catch {
+        await s.send(reply(501, "Command is not valid UTF-8."));
+        continue;
+      }
+      await handle(s, line);
+    }
+    await s.close();
+    await s.transfer?.done;
+  } catch (err) {
+    s.log(`session error: ${err}`);
+  } finally {
+    ended();
+  }
+}
+
+/** Implicit FTPS's handshake, then the greeting; false when the handshake failed. */
+async function greet(s: Session): Promise<boolean> {
   if (s.ctx.tls?.implicit) {
     s.protectData = true;
     const ok = await s.secureControl().then(() => true, (err) => {
       s.emit({ event: "tls", channel: "control", message: err.message });
       return false;
     });
-    if (!ok) return void await s.close();
+    if (!ok) return false;
   }
   const welcome = await s.ctx.core.tree.banner("xxftp.welcome");
   await s.send(reply(220, welcome ?? GREETING));
-  while (!s.closed) {
-    const next = await s.reader.next().catch(() => ({ kind: "end" }) as const);
-    if (next.kind === "end") break;
-    if (next.kind === "too-long") {
-      await s.close(replies.tooLong);
-      break;
-    }
-    s.lastActivity = Date.now();
-    let line: string;
-    try {
-      line = decoder.decode(stripTelnet(next.bytes));
-    } catch {
-      await s.send(reply(501, "Command is not valid UTF-8."));
-      continue;
-    }
-    await handle(s, line);
-  }
-  await s.close();
-  await s.transfer?.done;
+  return true;
 }
 
 async function handle(s: Session, line: string): Promise<void> {

@@ -12,8 +12,11 @@ export type LineResult = { kind: "line"; bytes: Uint8Array } | { kind: "too-long
   kind: "end";
 };
 
-/** Where a line buffer starts; it doubles, up to the limit, only for a long line. */
-const FIRST_SIZE = 512;
+/**
+ * Where a line buffer starts; it doubles, up to the limit, only for a long
+ * line. Every idle session holds one, and most commands are far shorter.
+ */
+const FIRST_SIZE = 128;
 
 /** IAC, the Telnet escape byte (RFC 854). */
 const IAC = 255;
@@ -85,7 +88,12 @@ export class LineReader {
         bigger.set(this.#buf.subarray(0, this.#end));
         this.#buf = bigger;
       }
-      const n = await this.stream.read(this.#buf.subarray(this.#end, this.#end + this.#readSize()));
+      const size = this.#readSize();
+      // An empty buffer is read into whole: an idle session then holds no view of it.
+      const into = this.#end === 0 && size === this.#buf.length
+        ? this.#buf
+        : this.#buf.subarray(this.#end, this.#end + size);
+      const n = await this.stream.read(into);
       if (n === null) return { kind: "end" };
       this.#end += n;
     }

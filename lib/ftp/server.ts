@@ -103,7 +103,7 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
       const session = new Session(nextId++, connStream(conn), client, local, ctx);
       sessions.add(session);
       session.emit({ event: "connect" });
-      runSession(session).catch((err) => session.log(`session error: ${err}`)).finally(() => {
+      void runSession(session, () => {
         sessions.delete(session);
         release();
         session.emit({ event: "disconnect", duration_ms: Date.now() - session.connectedAt });

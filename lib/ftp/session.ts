@@ -16,13 +16,14 @@ import { Transfer, type TransferWork } from "./transfer.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
 
-const encoder = new TextEncoder();
-
 /** How long a closing session waits for its last reply to be taken. */
 const LAST_REPLY_MS = 2000;
 
 /** How long a TLS handshake may take. */
 const HANDSHAKE_MS = 15_000;
+
+/** Encodes replies; it keeps no state, so one serves every session. */
+const encoder = new TextEncoder();
 
 /** The state of one logged-in (or logging-in) client. */
 export class Session {
@@ -41,7 +42,8 @@ export class Session {
   secure = false;
   /** Data connections run over TLS (PROT P). */
   protectData = false;
-  readonly data: DataChannel;
+  /** Made at the first data command: most sessions idle without one. */
+  #data: DataChannel | null = null;
   /** When the connection was accepted. */
   readonly connectedAt = Date.now();
   /** When the login time limit started: at connect, and again when USER ended a login. */
@@ -53,8 +55,6 @@ export class Session {
   #closing = false;
   #closed = false;
   #sending: Promise<void> = Promise.resolve();
-  /** Replies given to `send` and not yet written. */
-  #queued = 0;
   /** Reads command lines; replaced by a TLS one after AUTH TLS. */
   reader: LineReader;
 
@@ -66,8 +66,13 @@ export class Session {
     readonly localHost: string,
     readonly ctx: ServerContext,
   ) {
-    this.data = new DataChannel(clientHost, localHost, ctx.data);
     this.reader = new LineReader(control);
+  }
+
+  /** The session's data-connection state. */
+  get data(): DataChannel {
+    this.#data ??= new DataChannel(this.clientHost, this.localHost, this.ctx.data);
+    return this.#data;
   }
 
   /** Moves the control connection to TLS (after the 234 reply, or at once for implicit FTPS). */
@@ -126,12 +131,7 @@ export class Session {
   /** Sends a reply; replies never interleave on the wire. */
   send(r: Reply): Promise<void> {
     const bytes = encoder.encode(formatReply(r));
-    // Nothing on its way: write at once (the greeting then leaves without a turn of the event loop).
-    const write = this.#queued === 0
-      ? this.control.write(bytes)
-      : this.#sending.then(() => this.control.write(bytes));
-    this.#queued++;
-    this.#sending = write.catch(() => this.close()).finally(() => this.#queued--);
+    this.#sending = this.#sending.then(() => this.control.write(bytes)).catch(() => this.close());
     return this.#sending;
   }
 
@@ -150,7 +150,7 @@ export class Session {
     }
     this.#closed = true;
     this.transfer?.abort.abort();
-    this.data.close();
+    this.#data?.close();
     this.control.close();
   }
 

@@ -51,27 +51,40 @@ export function isNetworkError(err: unknown): boolean {
 }
 
 /**
+ * A TCP connection as a ByteStream. A class, not an object of closures: an
+ * idle control connection holds one, and its methods are shared.
+ */
+class TcpStream implements ByteStream {
+  #closed = false;
+
+  constructor(private readonly conn: Deno.TcpConn) {}
+
+  read(buf: Uint8Array): Promise<number | null> {
+    return this.conn.read(buf);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = await this.conn.write(data); // whole, usually: a view only for a short write
+    while (off < data.length) off += await this.conn.write(data.subarray(off));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed by the peer side: nothing left to release
+    }
+  }
+}
+
+/**
  * Wraps an accepted or dialled TCP connection. Nagle's algorithm is off: a
  * reply that follows another (150 then 226) would otherwise wait for the
  * peer's delayed ACK, about 40 ms.
  */
 export function connStream(conn: Deno.TcpConn): ByteStream {
   conn.setNoDelay(true);
-  let closed = false;
-  return {
-    read: (buf) => conn.read(buf),
-    async write(data) {
-      let off = await conn.write(data); // whole, usually: a view only for a short write
-      while (off < data.length) off += await conn.write(data.subarray(off));
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      try {
-        conn.close();
-      } catch {
-        // already closed by the peer side: nothing left to release
-      }
-    },
-  };
+  return new TcpStream(conn);
 }

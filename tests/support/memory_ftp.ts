@@ -66,7 +66,7 @@ export class MemoryFtp implements AsyncDisposable {
       buffers: new BufferPool(1 << 16, 1),
       tls: null,
     };
-    this.done = runSession(new Session(1, stream, "127.0.0.1", "127.0.0.1", ctx));
+    this.done = runSession(new Session(1, stream, "127.0.0.1", "127.0.0.1", ctx), () => {});
   }
 
   /** Sends raw bytes, as a client would. */
