@@ -13,9 +13,10 @@
  * (UploadPartCopy) when N is at least S3's 5 MiB minimum part, and reads
  * them into the first part otherwise.
  *
- * Downloads are ranged GETs of 8 MiB, three in flight, handed over in order
- * (at most three ranges in memory); every range after the first is asked for
- * with the first one's ETag (If-Match), so a replaced object fails (`gone`).
+ * Downloads are ranged GETs of 16 MiB, two in flight, read into reused 1 MiB
+ * buffers and handed over in order (at most two ranges in memory); every range
+ * after the first is asked for with the first one's ETag (If-Match), so a
+ * replaced object fails (`gone`).
  *
  * The tree's own files (`.xxftp/*`, banners) are asked for on every command,
  * so their stats are served from a cache that lives `configCacheMs` (2 s by
@@ -56,10 +57,10 @@ const PARTS_IN_FLIGHT = 2;
 const COPIES_AT_ONCE = 8;
 /** Objects a folder rename copies at most; a fuller folder is refused (`not-empty`). */
 export const MAX_FOLDER_MOVE = 10_000;
-/** Bytes of one ranged GET of a download. */
-const READ_PART = 8 * MiB;
+/** Bytes of one ranged GET of a download (here 16 MiB, two at once, beat 4-12 MiB, three or four). */
+const READ_PART = 16 * MiB;
 /** Ranges a download holds at once (fetched or being fetched): its memory is at most this many parts. */
-const PARTS_AHEAD = 3;
+const PARTS_AHEAD = 2;
 /** Bytes of one buffer a range is read into and handed over in. */
 const READ_SLAB = 1 * MiB;
 /** Reads of a stream that broke off, resumed from where they stopped, per open file. */
