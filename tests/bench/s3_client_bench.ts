@@ -25,7 +25,7 @@ async function timeGet(key: string): Promise<number> {
   const t = performance.now();
   const got = await unsigned.getObject(key);
   let n = 0;
-  for await (const chunk of got.body) n += chunk.length;
+  for await (const chunk of got.body.stream()) n += chunk.length;
   if (n !== SIZE) throw new Error(`read ${n} of ${SIZE}`);
   return (performance.now() - t) / 1000;
 }

@@ -11,7 +11,7 @@ async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
 }
 
 async function read(s3: S3Client, key: string, offset?: number, length?: number) {
-  return bytesOf((await s3.getObject(key, { offset, length })).body);
+  return bytesOf((await s3.getObject(key, { offset, length })).body.stream());
 }
 
 async function rejectsWith(p: Promise<unknown>, kind: S3ErrorKind, code?: string) {

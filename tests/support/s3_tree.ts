@@ -55,7 +55,7 @@ export async function keysOf(s3: S3Client, prefix = ""): Promise<string[]> {
 
 /** The bytes of an object. */
 export async function objectBytes(s3: S3Client, key: string): Promise<Uint8Array> {
-  return new Uint8Array(await new Response((await s3.getObject(key)).body).arrayBuffer());
+  return new Uint8Array(await new Response((await s3.getObject(key)).body.stream()).arrayBuffer());
 }
 
 /** Writes empty objects at `keys`, `concurrency` at a time (a large folder, made fast). */

@@ -26,7 +26,7 @@ import {
   type UploadedPart,
 } from "./responses.ts";
 import { uriEncode } from "./sigv4.ts";
-import { type RetryPolicy, type S3Request, Transport } from "./transport.ts";
+import { Body, type RetryPolicy, type S3Request, Transport } from "./transport.ts";
 import { escapeXml } from "./xml.ts";
 
 export { S3Error, type S3ErrorKind } from "./errors.ts";
@@ -37,7 +37,7 @@ export type {
   PendingUpload,
   UploadedPart,
 } from "./responses.ts";
-export type { RetryPolicy } from "./transport.ts";
+export { Body, type RetryPolicy } from "./transport.ts";
 
 /** Where the bucket is and who signs. */
 export interface S3ClientOptions {
@@ -66,9 +66,9 @@ export interface S3ClientOptions {
 /** A listing entry: an object, or a common prefix (a "folder", key ending in the delimiter). */
 export type ListEntry = ({ type: "object" } & ListedObject) | { type: "prefix"; key: string };
 
-/** A streamed object body and what its headers said. `size` is the whole object's size. */
+/** An object body to be read and what its headers said. `size` is the whole object's size. */
 export interface GetResult extends ObjectInfo {
-  body: ReadableStream<Uint8Array>;
+  body: Body;
 }
 
 /** Conditions and metadata of a write. */
@@ -131,10 +131,6 @@ function rangeHeader({ offset = 0, length }: ByteRange): string {
   return `bytes=${offset}-${offset + length - 1}`;
 }
 
-function emptyStream(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (c) => c.close() });
-}
-
 /** An S3 client bound to one bucket. */
 export class S3Client {
   readonly bucket: string;
@@ -185,8 +181,8 @@ export class S3Client {
   }
 
   /**
-   * The object's bytes from `offset` (and at most `length` of them) as a stream. The stream's
-   * reads each have a deadline; cancel it to drop the connection early. An offset equal to the
+   * The object's bytes from `offset` (and at most `length` of them), to be read into the
+   * caller's buffers. Every read has a deadline; cancel the body to drop the connection early. An offset equal to the
    * size gives an empty body; beyond it, kind `invalid`. With `ifMatch` (an ETag), a changed
    * object fails with kind `gone`.
    */
@@ -209,19 +205,38 @@ export class S3Client {
     });
     if (res.status !== 416) {
       try {
+        // A store that sent other bytes than the ones asked for must not pass them off as those.
+        const start = res.status === 206 &&
+          res.headers.get("content-range")?.match(/^bytes (\d+)-/);
+        if (start && Number(start[1]) !== (range.offset ?? 0)) {
+          throw new S3Error(
+            0,
+            "MalformedResponse",
+            `GET ${this.bucket}/${key}: range from ${start[1]}, not ${range.offset}`,
+            { kind: "unavailable" },
+          );
+        }
+        if (res.status === 200 && (range.offset ?? 0) > 0) {
+          throw new S3Error(
+            0,
+            "MalformedResponse",
+            `GET ${this.bucket}/${key}: the whole object, not a range`,
+            { kind: "unavailable" },
+          );
+        }
         return { ...objectInfo(res.headers), body: res.body };
       } catch (err) {
-        await res.body.cancel();
+        res.body.cancel();
         throw err;
       }
     }
-    await res.body.cancel();
+    res.body.cancel();
     const info = await this.headObject(key);
     if (!info) throw new S3Error(404, "NoSuchKey", `GET ${this.bucket}/${key}: 404 NoSuchKey`);
     if ((range.offset ?? 0) !== info.size) {
       throw new S3Error(416, "InvalidRange", `offset ${range.offset} beyond size ${info.size}`);
     }
-    return { ...info, body: emptyStream() };
+    return { ...info, body: Body.empty() };
   }
 
   /** Writes a whole object in one request; returns its ETag. */

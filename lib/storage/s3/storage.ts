@@ -13,9 +13,10 @@
  * (UploadPartCopy) when N is at least S3's 5 MiB minimum part, and reads
  * them into the first part otherwise.
  *
- * Downloads are ranged GETs of 8 MiB, three in flight, handed over in order
- * (at most three ranges in memory); every range after the first is asked for
- * with the first one's ETag (If-Match), so a replaced object fails (`gone`).
+ * Downloads are ranged GETs of 16 MiB, two in flight, read into reused 1 MiB
+ * buffers and handed over in order (at most two ranges in memory); every range
+ * after the first is asked for with the first one's ETag (If-Match), so a
+ * replaced object fails (`gone`).
  *
  * The tree's own files (`.xxftp/*`, banners) are asked for on every command,
  * so their stats are served from a cache that lives `configCacheMs` (2 s by
@@ -24,6 +25,7 @@
  */
 import { posix } from "node:path";
 import {
+  type Body,
   type CompletedPart,
   type ObjectInfo,
   type PendingUpload,
@@ -55,10 +57,12 @@ const PARTS_IN_FLIGHT = 2;
 const COPIES_AT_ONCE = 8;
 /** Objects a folder rename copies at most; a fuller folder is refused (`not-empty`). */
 export const MAX_FOLDER_MOVE = 10_000;
-/** Bytes of one ranged GET of a download. */
-const READ_PART = 8 * MiB;
+/** Bytes of one ranged GET of a download (here 16 MiB, two at once, beat 4-12 MiB, three or four). */
+const READ_PART = 16 * MiB;
 /** Ranges a download holds at once (fetched or being fetched): its memory is at most this many parts. */
-const PARTS_AHEAD = 3;
+const PARTS_AHEAD = 2;
+/** Bytes of one buffer a range is read into and handed over in. */
+const READ_SLAB = 1 * MiB;
 /** Reads of a stream that broke off, resumed from where they stopped, per open file. */
 const READ_RESUMES = 3;
 /** Delays before trying again an abort the store did not take. */
@@ -196,7 +200,7 @@ class S3Upload implements UploadWriter {
       return;
     }
     const got = await this.client.getObject(source, { length: keep });
-    const bytes = new Uint8Array(await new Response(got.body).arrayBuffer());
+    const bytes = new Uint8Array(await new Response(got.body.stream()).arrayBuffer());
     if (bytes.length !== keep) {
       throw new StorageError("gone", `${source}: ${bytes.length} bytes read, ${keep} expected`);
     }
@@ -290,12 +294,39 @@ class S3Upload implements UploadWriter {
   }
 }
 
-/** One range of a download: its bytes as they come, resumed on the same version if the stream breaks. */
+/**
+ * Buffers downloads read into, reused from one download to the next (at most one download's
+ * worth is kept), so a download allocates nothing per read.
+ */
+class SlabPool {
+  readonly #free: ArrayBuffer[] = [];
+
+  take(): ArrayBuffer {
+    return this.#free.pop() ?? new ArrayBuffer(READ_SLAB);
+  }
+
+  /** Takes a buffer back (not one a pending read detached). */
+  give(buf: ArrayBuffer): void {
+    if (buf.byteLength === READ_SLAB && this.#free.length < PARTS_AHEAD * READ_PART / READ_SLAB) {
+      this.#free.push(buf);
+    }
+  }
+}
+
+const slabs = new SlabPool();
+
+/**
+ * One range of a download, read into buffers of {@link READ_SLAB} bytes that
+ * are handed over as they fill; a stream that breaks is resumed, on the same
+ * version, from the start of the buffer it was filling.
+ */
 class RangePart {
-  readonly #chunks: Uint8Array[] = [];
+  /** Filled buffers, in order; the first is handed over from `#taken`. */
+  readonly #slabs: Uint8Array<ArrayBuffer>[] = [];
+  #taken = 0;
   /** Where the bytes the part reads next lie in the object. */
   #fetched: number;
-  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #body: Body | null = null;
   #failure: { err: unknown } | null = null;
   #ended = false;
 
@@ -303,40 +334,49 @@ class RangePart {
     private readonly read: S3Read,
     readonly start: number,
     readonly end: number,
-    body: ReadableStream<Uint8Array> | null,
+    body: Body | null,
   ) {
     this.#fetched = start;
     this.#pump(body);
   }
 
-  async #pump(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  async #pump(body: Body | null): Promise<void> {
     try {
-      this.#reader = (body ?? await this.read.open(this.start, this.end)).getReader();
+      this.#body = body ?? await this.read.open(this.start, this.end);
       while (this.#fetched < this.end) {
-        const chunk = await this.#next();
-        if (chunk.length > this.end - this.#fetched) {
-          throw new StorageError("unavailable", `${this.read.key}: more bytes than the range`);
-        }
-        this.#fetched += chunk.length;
-        this.#chunks.push(chunk);
+        const slab = await this.#fill(Math.min(READ_SLAB, this.end - this.#fetched));
+        this.#fetched += slab.length;
+        this.#slabs.push(slab);
         this.read.wake();
+      }
+      // The range is whole; a byte more means the store sent other bytes than the ones asked for.
+      const more = await this.#body.read(new Uint8Array(1));
+      if (more.length > 0) {
+        throw new StorageError("unavailable", `${this.read.key}: more bytes than the range`);
       }
     } catch (err) {
       this.#failure = { err };
     }
     this.#ended = true;
-    this.#reader?.cancel().catch(() => {});
+    this.#body?.cancel();
     this.read.wake();
   }
 
-  /** The next non-empty chunk; a stream that breaks or ends short is resumed where it stopped. */
-  async #next(): Promise<Uint8Array> {
+  /** The next `want` bytes, in a buffer of their own; a stream that breaks or ends short is resumed. */
+  async #fill(want: number): Promise<Uint8Array<ArrayBuffer>> {
     for (;;) {
+      let buf = slabs.take();
+      let filled = 0;
       let broke: unknown = null;
       try {
-        const { done, value } = await this.#reader!.read();
-        if (!done && value.length > 0) return value;
-        if (!done) continue;
+        while (filled < want) {
+          const got = await this.#body!.read(new Uint8Array(buf, filled, want - filled));
+          buf = got.buffer;
+          if (got.length === 0) break;
+          filled += got.length;
+        }
+        if (filled === want) return new Uint8Array(buf, 0, want);
+        slabs.give(buf);
       } catch (err) {
         // A broken connection is resumed; a store that stopped answering is not waited for again.
         if (!(err instanceof S3Error && err.kind === "unavailable" && err.code !== "Timeout")) {
@@ -347,39 +387,45 @@ class RangePart {
       if (this.read.closed) throw new StorageError("gone", `${this.read.key}: closed`);
       broke ??= new StorageError("unavailable", `${this.read.key}: the range ended short`);
       if (!this.read.mayResume()) throw broke;
-      this.#reader = (await this.read.open(this.#fetched, this.end)).getReader();
+      this.#body!.cancel();
+      this.#body = await this.read.open(this.#fetched, this.end);
     }
   }
 
   /** Moves bytes into `buf` from `at`; how many. */
   take(buf: Uint8Array, at: number): number {
     let n = at;
-    while (n < buf.length && this.#chunks.length > 0) {
-      const chunk = this.#chunks[0];
-      const take = Math.min(chunk.length, buf.length - n);
-      buf.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
+    while (n < buf.length && this.#slabs.length > 0) {
+      const slab = this.#slabs[0];
+      const take = Math.min(slab.length - this.#taken, buf.length - n);
+      buf.set(slab.subarray(this.#taken, this.#taken + take), n);
       n += take;
-      if (take === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(take);
+      this.#taken += take;
+      if (this.#taken === slab.length) {
+        this.#slabs.shift();
+        this.#taken = 0;
+        slabs.give(slab.buffer);
+      }
     }
     return n - at;
   }
 
   /** Bytes are waiting. */
   get ready(): boolean {
-    return this.#chunks.length > 0;
+    return this.#slabs.length > 0;
   }
 
   /** Every byte was handed over (throws what stopped it instead, once its bytes are out). */
   get done(): boolean {
-    if (this.#chunks.length > 0) return false;
+    if (this.#slabs.length > 0) return false;
     if (this.#failure) throw this.#failure.err;
     return this.#ended;
   }
 
   cancel(): void {
-    this.#chunks.length = 0;
-    this.#reader?.cancel().catch(() => {});
+    for (const slab of this.#slabs) slabs.give(slab.buffer);
+    this.#slabs.length = 0;
+    this.#body?.cancel();
   }
 }
 
@@ -404,7 +450,7 @@ class S3Read implements ReadHandle {
     offset: number,
     private readonly size: number,
     private readonly etag: string,
-    body: ReadableStream<Uint8Array>,
+    body: Body,
   ) {
     this.#next = Math.min(size, offset + READ_PART);
     this.#parts.push(new RangePart(this, offset, this.#next, body));
@@ -412,7 +458,7 @@ class S3Read implements ReadHandle {
   }
 
   /** Opens `[start, end)` of the version being read. */
-  async open(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
+  async open(start: number, end: number): Promise<Body> {
     const got = await this.client.getObject(this.key, {
       offset: start,
       length: end - start,
@@ -855,7 +901,7 @@ export class S3Storage implements Storage {
     const key = this.#key(path);
     try {
       const got = await this.#client.getObject(key, { length: Math.max(1, maxBytes) });
-      const bytes = new Uint8Array(await new Response(got.body).arrayBuffer());
+      const bytes = new Uint8Array(await new Response(got.body.stream()).arrayBuffer());
       return { text: new TextDecoder().decode(bytes.subarray(0, maxBytes)), version: got.etag };
     } catch (err) {
       if (err instanceof S3Error && err.kind === "not-found") return null;

@@ -23,7 +23,7 @@ export interface TransportConfig {
   /** The endpoint with no bucket, e.g. `http://127.0.0.1:7480`. */
   endpoint: URL;
   key: SigningKeyInfo;
-  /** Deadline for a response's headers, and the longest wait for any one chunk of a body. */
+  /** Deadline for a response's headers, and the longest wait for any one read of a body. */
   timeoutMs: number;
   /** Added to the deadline of a request with a body: its length at this rate. */
   minBytesPerSecond: number;
@@ -61,11 +61,11 @@ export interface TextResponse {
   text: string;
 }
 
-/** A response whose body is still to be read; every chunk has a deadline. */
+/** A response whose body is still to be read; every read has a deadline. */
 export interface StreamResponse {
   status: number;
   headers: Headers;
-  body: ReadableStream<Uint8Array>;
+  body: Body;
 }
 
 const MAX_TEXT_BYTES = 16 << 20;
@@ -76,15 +76,43 @@ class Deadline {
   readonly controller = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onFire: (() => void) | null = null;
+  /** When the body read under way began (-1: none is). */
+  #waitingSince = -1;
 
   constructor(private what: string) {}
 
   arm(ms: number): void {
     this.disarm();
+    this.#timer = setTimeout(() => this.#fire(ms), ms);
+  }
+
+  #fire(ms: number): void {
+    this.controller.abort(new S3Error(0, "Timeout", `${this.what}: no answer within ${ms} ms`));
+    this.#onFire?.();
+  }
+
+  /**
+   * A body read begins: it fails if it takes over `ms`. One timer serves every read and is
+   * only moved when it fires, since a timer set and cleared per read costs more than the read.
+   */
+  waitStarted(ms: number): void {
+    this.#waitingSince = performance.now();
+    if (this.#timer === undefined) this.#watch(ms, ms);
+  }
+
+  /** The body read under way ended. */
+  waitEnded(): void {
+    this.#waitingSince = -1;
+  }
+
+  #watch(ms: number, after: number): void {
     this.#timer = setTimeout(() => {
-      this.controller.abort(new S3Error(0, "Timeout", `${this.what}: no answer within ${ms} ms`));
-      this.#onFire?.();
-    }, ms);
+      this.#timer = undefined;
+      if (this.#waitingSince < 0) return;
+      const waited = performance.now() - this.#waitingSince;
+      if (waited >= ms) this.#fire(ms);
+      else this.#watch(ms, Math.max(1, ms - waited));
+    }, after);
   }
 
   /** Whether the deadline has passed. */
@@ -99,6 +127,7 @@ class Deadline {
 
   disarm(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /**
@@ -205,45 +234,14 @@ export class Transport {
     });
   }
 
-  /** Sends `req` and hands back its body as a stream with a deadline on every chunk. */
+  /** Sends `req` and hands back its body to be read, with a deadline on every read. */
   stream(req: S3Request): Promise<StreamResponse> {
-    return this.#withRetries(req, (res, deadline, what) => {
-      const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
-      return Promise.resolve({
+    return this.#withRetries(req, (res, deadline, what) =>
+      Promise.resolve({
         status: res.status,
         headers: res.headers,
-        body: this.#guard(body, deadline, what),
-      });
-    });
-  }
-
-  #guard(
-    body: ReadableStream<Uint8Array>,
-    deadline: Deadline,
-    what: string,
-  ): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
-    // Aborting fetch's signal does not wake a pending body read inside a Worker (Deno 2.x);
-    // cancelling the reader does (the read then ends as done, and `fired` tells them apart).
-    // This costs nothing per chunk, where racing a promise would.
-    deadline.onFire(() => void reader.cancel().catch(() => {}));
-    return new ReadableStream<Uint8Array>({
-      pull: async (ctl) => {
-        deadline.arm(this.config.timeoutMs);
-        try {
-          const { done, value } = await reader.read();
-          if (deadline.fired) throw deadline.controller.signal.reason;
-          if (done) ctl.close();
-          else ctl.enqueue(value);
-        } catch (err) {
-          reader.cancel().catch(() => {});
-          ctl.error(asS3Error(err, deadline, what));
-        } finally {
-          deadline.disarm();
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    }, { highWaterMark: 0 });
+        body: new Body(res.body, deadline, what, this.config.timeoutMs),
+      }));
   }
 
   async #withRetries<T>(
@@ -327,8 +325,75 @@ export class Transport {
       if (req.signal?.aborted) throw req.signal.reason;
       throw asS3Error(err, deadline, what);
     } finally {
-      // A streamed body re-arms the same deadline for each chunk it waits for.
+      // A streamed body watches its reads with the same deadline.
       deadline.disarm();
     }
+  }
+}
+
+/**
+ * A response body read into the caller's buffers (a BYOB reader: no chunk is allocated per
+ * read and no byte is copied on the way), each read with a deadline.
+ */
+export class Body {
+  readonly #reader: ReadableStreamBYOBReader | null;
+
+  constructor(
+    body: ReadableStream<Uint8Array> | null,
+    private readonly deadline: Deadline,
+    private readonly what: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.#reader = body?.getReader({ mode: "byob" }) ?? null;
+    // Aborting fetch's signal does not wake a pending body read inside a Worker (Deno 2.x);
+    // cancelling the reader does (the read then ends, and `fired` tells why).
+    deadline.onFire(() => void this.#reader?.cancel().catch(() => {}));
+  }
+
+  /** A body with no bytes. */
+  static empty(): Body {
+    return new Body(null, new Deadline("empty body"), "empty body", 0);
+  }
+
+  /**
+   * Reads into `view`. Its buffer is handed over (detached) and comes back as the result's: the
+   * bytes read, at `view`'s offset of the same memory; none at the end of the body. After a
+   * failed read the buffer is gone.
+   */
+  async read(view: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.#reader === null) return view.subarray(0, 0);
+    this.deadline.waitStarted(this.timeoutMs);
+    try {
+      const { done, value } = await this.#reader.read(view);
+      if (this.deadline.fired) throw this.deadline.controller.signal.reason;
+      if (value === undefined) throw new S3Error(0, "NetworkError", `${this.what}: cancelled`);
+      return done ? value.subarray(0, 0) : value;
+    } catch (err) {
+      this.cancel();
+      throw asS3Error(err, this.deadline, this.what);
+    } finally {
+      this.deadline.waitEnded();
+    }
+  }
+
+  /** Drops the rest of the body (and its connection). */
+  cancel(): void {
+    this.deadline.disarm();
+    this.#reader?.cancel().catch(() => {});
+  }
+
+  /** The body as a byte stream, for callers that want one. */
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: 64 << 10,
+      pull: async (ctl) => {
+        const request = ctl.byobRequest!;
+        const got = await this.read(request.view as Uint8Array<ArrayBuffer>);
+        if (got.length === 0) ctl.close();
+        request.respondWithNewView(got);
+      },
+      cancel: () => this.cancel(),
+    });
   }
 }
