@@ -179,7 +179,7 @@ async function checkAtStart(
   sink: EventSink,
 ): Promise<void> {
   const show = opts.s3 ? (path: string) => path : showUnder(opts.root, shownAs);
-  const checkOpts = { allowOutside: opts.allowOutside, temporaries: false, show };
+  const checkOpts = { allowOutside: opts.allowOutside, temporaries: false, show, usage: false };
   const report = await checkTree(storage, opts.root, checkOpts);
   for (const p of report.problems) {
     sink(stamped({ event: "config", file: show(p.path), line: p.line, message: p.message }));

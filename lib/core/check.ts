@@ -73,6 +73,8 @@ export interface CheckOptions {
   temporaries: boolean;
   /** How a storage path is written in messages (e.g. relative to the root as given). */
   show?: (path: string) => string;
+  /** Measure each user's usage for the table (a walk of every home; `serve` logs problems only). */
+  usage?: boolean;
 }
 
 /** The settings files the server reads. */
@@ -205,7 +207,9 @@ class Checker {
         `no password, yet ${name} may write: anyone who logs in as ${name} can change files (set one with: xxftp passwd ${name})`,
       );
     }
-    const used = await this.storage.usage(home, (n) => n !== CONFIG_DIR).catch(() => 0);
+    const used = this.opts.usage === false
+      ? 0
+      : await this.storage.usage(home, (n) => n !== CONFIG_DIR).catch(() => 0);
     return {
       name,
       home,

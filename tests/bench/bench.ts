@@ -108,12 +108,15 @@ async function makeTree(cfg: Config): Promise<BenchTree> {
     for (let i = 0; i < n; i++) Deno.writeTextFileSync(join(dir, `file-${i}.txt`), "x");
   };
   fill(join(anon, FILES.list), cfg.listed);
-  for (const n of cfg.growth.listed) if (n !== cfg.listed) fill(join(anon, listDir(cfg, n)), n);
+  // The growth listings get a tree of their own: a server reads its tree at start (xxftp's
+  // check), and the table's rows are of a tree like an outsider's, not of 100,000 extra files.
+  const growth = { root: join(base, "growth"), anon: join(base, "growth", "anonymous") };
+  for (const n of cfg.growth.listed) fill(join(growth.anon, listDir(cfg, n)), n);
   // xxftp's password user is a folder of its own; it serves the same small file.
   await Deno.mkdir(join(root, USER));
   await Deno.copyFile(join(anon, FILES.small), join(root, USER, FILES.small));
   const cert = await makeCert(work); // one certificate for every server's FTPS
-  return { root, anon, work, cert, user: USER, password: PASSWORD };
+  return { root, anon, work, cert, user: USER, password: PASSWORD, growth };
 }
 
 function tableRows(cfg: Config): Row[] {

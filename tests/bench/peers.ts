@@ -24,6 +24,8 @@ export interface BenchTree {
   /** The password user (its files are the anonymous ones; xxftp's is a copy). */
   user: string;
   password: string;
+  /** A second tree, served for the growth listings only (folders up to 100,000 entries). */
+  growth: { root: string; anon: string };
 }
 
 /** How one start is configured. */

@@ -71,11 +71,11 @@ function freePort(): number {
 async function withServer(
   run: Run,
   server: Server,
-  opts: { tls?: boolean; sessions?: number },
+  opts: { tls?: boolean; sessions?: number; tree?: BenchTree },
   body: (proc: Proc, port: number) => Promise<void>,
 ): Promise<void> {
   const port = freePort();
-  const proc = await server.start(run.tree, {
+  const proc = await server.start(opts.tree ?? run.tree, {
     port,
     tls: opts.tls ?? false,
     sessions: opts.sessions ?? LIMIT,
@@ -273,6 +273,7 @@ export function growthTasks(run: Run) {
         ),
     });
   }
+  const growthTree = { ...tree, root: tree.growth.root, anon: tree.growth.anon };
   for (const n of g.listed) {
     others.push({
       run: () =>
@@ -280,7 +281,7 @@ export function growthTasks(run: Run) {
           run,
           `growth: LIST of ${n}`,
           () =>
-            withServer(run, xxftp, {}, async (proc, port) => {
+            withServer(run, xxftp, { tree: growthTree }, async (proc, port) => {
               const r = await measure.listPeak(proc.pid, port, listDir(cfg, n), n);
               listed.set(n, { s: figure(r.seconds), peak: figure(r.peakKiB / 1024) });
               run.log(
