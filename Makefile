@@ -7,7 +7,10 @@ ROOT ?= home
 PORT ?= 2121
 HTTP_PORT ?= 8080
 # Reading lib/ lets main.ts start the server in a Worker narrowed to $(ROOT): two walls.
-RUN_FLAGS = --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
+# V8's young generation kept small: a burst of logins otherwise leaves it tens of MiB large,
+# which quadrupled the memory of an idle session (make bench; same session rate).
+V8_FLAGS = --v8-flags=--max-semi-space-size=2
+RUN_FLAGS = $(V8_FLAGS) --allow-net --allow-read=$(ROOT),lib --allow-write=$(ROOT)
 
 .PHONY: serve test check fmt build bench clean
 
@@ -33,7 +36,7 @@ fmt: $(DENO)
 
 build: $(DENO)
 	@mkdir -p dist
-	@$(DENO) compile --allow-all --unstable-worker-options --include lib/worker.ts \
+	@$(DENO) compile $(V8_FLAGS) --allow-all --unstable-worker-options --include lib/worker.ts \
 		--output dist/xxftp main.ts 2> dist/build.log || { \
 		log=$$(sed 's/\x1b\[[0-9;]*m//g' dist/build.log); \
 		reason=$$(echo "$$log" | grep -m1 -E 'error sending request|Could not find denort' | sed 's/^ *[0-9]*: //'); \
