@@ -170,12 +170,17 @@ class Checker {
   /** A folder's entries, or none (reported) when it cannot be listed. */
   async #entries(folder: string): Promise<Listed[]> {
     const all: Listed[] = [];
+    for await (const e of this.#each(folder)) all.push(e);
+    return all;
+  }
+
+  /** A folder's entries one by one, never held whole (a folder may hold 100,000). */
+  async *#each(folder: string): AsyncGenerator<Listed> {
     try {
-      for await (const batch of this.storage.list(folder)) all.push(...batch);
+      for await (const batch of this.storage.list(folder)) yield* batch;
     } catch (err) {
       this.#add(folder, null, `cannot be listed (${reason(err)})`);
     }
-    return all;
   }
 
   /** One user: their settings, their tree, and what that makes of them. */
@@ -232,7 +237,7 @@ class Checker {
     for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
       if (this.#walked.has(folder)) continue;
       this.#walked.add(folder);
-      for (const e of await this.#entries(folder)) {
+      for await (const e of this.#each(folder)) {
         if (e.link || e.stat?.isDir !== true) continue;
         if (e.name === CONFIG_DIR) {
           const at = folder === top ? "/" : `/${folder.slice(top.length + 1)}`;
