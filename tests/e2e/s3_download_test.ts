@@ -9,35 +9,10 @@ import { StorageError } from "../../lib/storage/storage.ts";
 import { assertNoStackTrace } from "../support/ftps.ts";
 import { startCeph } from "../support/ceph.ts";
 import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
-import { makeBucket, putTree, startS3Server } from "../support/s3_tree.ts";
-import { randomBytes, sameBytes } from "../support/server.ts";
+import { makeBucket, putTree, readStored, startS3Server } from "../support/s3_tree.ts";
+import { concat, randomBytes, sameBytes } from "../support/server.ts";
 
 const MiB = 1 << 20;
-
-/** Everything from `offset` read through `storage`, `bufBytes` at a time. */
-async function readBytes(storage: S3Storage, path: string, offset: number, bufBytes: number) {
-  const file = await storage.openRead(path, offset);
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(bufBytes);
-  try {
-    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
-      chunks.push(buf.slice(0, n));
-    }
-  } finally {
-    file.close();
-  }
-  return concat(chunks);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
-}
 
 /** Reads from `conn` until at least `n` bytes came (or it ended). */
 async function readAtLeast(conn: Deno.Conn, n: number): Promise<Uint8Array> {
@@ -65,21 +40,21 @@ Deno.test("downloads from an object store: parallel ranges, in order, one versio
 
   await t.step("an object of many ranges is byte-identical, whatever the read size", async () => {
     for (const bufBytes of [100_000, MiB, 3 * MiB]) {
-      const got = await readBytes(storage, "/big.bin", 0, bufBytes);
+      const got = await readStored(storage, "/big.bin", 0, bufBytes);
       assert.ok(sameBytes(got, big), `read ${bufBytes} at a time`);
     }
-    assert.ok(sameBytes(await readBytes(storage, "/small.bin", 0, MiB), big.subarray(0, 5000)));
-    assert.equal((await readBytes(storage, "/empty.bin", 0, MiB)).length, 0);
+    assert.ok(sameBytes(await readStored(storage, "/small.bin", 0, MiB), big.subarray(0, 5000)));
+    assert.equal((await readStored(storage, "/empty.bin", 0, MiB)).length, 0);
   });
 
   await t.step("from an offset inside a range, at a range's edge, at the end", async () => {
     const offsets = [3, MiB, 8 * MiB - 1, 16 * MiB - 1, 16 * MiB, 16 * MiB + 12_345, 37 * MiB];
     for (const offset of [...offsets, big.length - 1]) {
-      const got = await readBytes(storage, "/big.bin", offset, MiB);
+      const got = await readStored(storage, "/big.bin", offset, MiB);
       assert.ok(sameBytes(got, big.subarray(offset)), `from ${offset}`);
     }
-    assert.equal((await readBytes(storage, "/big.bin", big.length, MiB)).length, 0);
-    assert.equal((await readBytes(storage, "/small.bin", 5000, MiB)).length, 0);
+    assert.equal((await readStored(storage, "/big.bin", big.length, MiB)).length, 0);
+    assert.equal((await readStored(storage, "/small.bin", 5000, MiB)).length, 0);
   });
 
   await t.step("an object replaced mid-way fails as gone, after only old bytes", async () => {

@@ -4,29 +4,10 @@ import { S3Storage } from "../../lib/storage/s3/storage.ts";
 import { StorageError, type StorageErrorKind } from "../../lib/storage/storage.ts";
 import { startCeph } from "../support/ceph.ts";
 import { randomBytes, sameBytes } from "../support/server.ts";
+import { readStored } from "../support/s3_tree.ts";
 import { storageContract } from "../support/storage_contract.ts";
 
 const MiB = 1 << 20;
-
-async function readBytes(storage: S3Storage, path: string, offset = 0): Promise<Uint8Array> {
-  const file = await storage.openRead(path, offset);
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(256 * 1024);
-  try {
-    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
-      chunks.push(buf.slice(0, n));
-    }
-  } finally {
-    file.close();
-  }
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
-}
 
 async function upload(storage: S3Storage, path: string, data: Uint8Array, keep = 0) {
   const w = await storage.createUpload(path, keep);
@@ -86,26 +67,28 @@ Deno.test("S3Storage against Ceph RGW", async (t) => {
       const data = randomBytes(20 * MiB + 123);
       await upload(storage, "/big/a.bin", data);
       assert.equal((await storage.stat("/big/a.bin"))?.size, data.length);
-      assert.ok(sameBytes(await readBytes(storage, "/big/a.bin"), data));
-      assert.ok(sameBytes(await readBytes(storage, "/big/a.bin", 9 * MiB), data.subarray(9 * MiB)));
+      assert.ok(sameBytes(await readStored(storage, "/big/a.bin"), data));
+      assert.ok(
+        sameBytes(await readStored(storage, "/big/a.bin", 9 * MiB), data.subarray(9 * MiB)),
+      );
 
       const tail = randomBytes(3 * MiB);
       await upload(storage, "/big/a.bin", tail, 6 * MiB);
       const kept = new Uint8Array(9 * MiB);
       kept.set(data.subarray(0, 6 * MiB));
       kept.set(tail, 6 * MiB);
-      assert.ok(sameBytes(await readBytes(storage, "/big/a.bin"), kept), "6 MiB copied + 3 MiB");
+      assert.ok(sameBytes(await readStored(storage, "/big/a.bin"), kept), "6 MiB copied + 3 MiB");
 
       await upload(storage, "/big/a.bin", tail.subarray(0, 10), MiB);
       const small = new Uint8Array(MiB + 10);
       small.set(kept.subarray(0, MiB));
       small.set(tail.subarray(0, 10), MiB);
-      assert.ok(sameBytes(await readBytes(storage, "/big/a.bin"), small), "1 MiB read + 10 bytes");
+      assert.ok(sameBytes(await readStored(storage, "/big/a.bin"), small), "1 MiB read + 10 bytes");
 
       const torn = await storage.createUpload("/big/a.bin", 0);
       await torn.write(randomBytes(17 * MiB));
       await torn.abort();
-      assert.ok(sameBytes(await readBytes(storage, "/big/a.bin"), small), "abort keeps the old");
+      assert.ok(sameBytes(await readStored(storage, "/big/a.bin"), small), "abort keeps the old");
       assert.deepEqual(await s3.listMultipartUploads("tree/"), [], "no pending upload left");
       const never = await storage.createUpload("/big/new.bin", 0);
       await never.write(randomBytes(9 * MiB));
@@ -135,7 +118,7 @@ Deno.test("S3Storage against Ceph RGW", async (t) => {
     assert.equal(await storage.stat("/from"), null);
     assert.deepEqual(await names(storage, "/to"), [".xxftp", "sub"]);
     assert.equal((await storage.readText("/to/.xxftp/permission", 100))?.text, "read\n");
-    assert.equal(new TextDecoder().decode(await readBytes(storage, "/to/sub/x.txt")), "x");
+    assert.equal(new TextDecoder().decode(await readStored(storage, "/to/sub/x.txt")), "x");
     await rejectsWith(storage.rename("/to", "/big/u.txt"), "not-a-folder");
   });
 

@@ -4,8 +4,9 @@
  * narrow Deno flags a user would give it.
  */
 import type { S3Client } from "../../lib/storage/s3/client.ts";
+import type { Storage } from "../../lib/storage/storage.ts";
 import type { Ceph } from "./ceph.ts";
-import { startServer, type TestServer, type TreeSpec } from "./server.ts";
+import { concat, startServer, type TestServer, type TreeSpec } from "./server.ts";
 
 const LIB = new URL("../../lib/", import.meta.url).pathname;
 
@@ -66,4 +67,24 @@ export async function putEmpty(s3: S3Client, keys: string[], concurrency = 64): 
     while (next < keys.length) await s3.putObject(keys[next++], empty);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** Everything from `offset` read through `storage.openRead`, `bufBytes` at a time. */
+export async function readStored(
+  storage: Storage,
+  path: string,
+  offset = 0,
+  bufBytes = 256 * 1024,
+): Promise<Uint8Array> {
+  const file = await storage.openRead(path, offset);
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(bufBytes);
+  try {
+    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
+      chunks.push(buf.slice(0, n));
+    }
+  } finally {
+    file.close();
+  }
+  return concat(chunks);
 }
