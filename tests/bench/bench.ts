@@ -31,7 +31,7 @@ const FULL: Config = {
     held: [100, 1000, 5000],
     listed: [1000, 10_000, 100_000],
     clients: [16, 64, 256],
-    window: 2,
+    window: 1,
     fetches: 1000,
   },
 };
