@@ -5,6 +5,7 @@
  * `core.accounts.login`, so failures meet the same throttle and hold-off as
  * FTP logins from that address.
  */
+import { concatBytes } from "../storage/bytes.ts";
 import { accountName } from "../core/accounts.ts";
 import type { Call, Identity } from "./context.ts";
 import { encodePath } from "./paths.ts";
@@ -169,12 +170,7 @@ async function readForm(req: Request): Promise<URLSearchParams | null> {
     if (total > MAX_FORM) return null;
     chunks.push(chunk);
   }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
+  const all = concatBytes(chunks);
   return new URLSearchParams(new TextDecoder().decode(all));
 }
 

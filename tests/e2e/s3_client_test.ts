@@ -1,8 +1,9 @@
 /** The S3 client against a real Ceph RADOS Gateway (one cluster for the whole file). */
+import { concatBytes } from "../../lib/storage/bytes.ts";
 import assert from "node:assert/strict";
 import { type S3Client, S3Error, type S3ErrorKind } from "../../lib/storage/s3/client.ts";
 import { startCeph } from "../support/ceph.ts";
-import { concat, randomBytes, sameBytes } from "../support/server.ts";
+import { randomBytes, sameBytes } from "../support/server.ts";
 
 const MiB = 1 << 20;
 
@@ -123,7 +124,7 @@ Deno.test("S3 client against Ceph RGW", async (t) => {
       { partNumber: 1, etag: p1 },
     ]);
     assert.match((await s3.headObject("mp/appended.bin"))?.etag ?? "", /-2"$/);
-    assert.ok(sameBytes(await read(s3, "mp/appended.bin"), concat([old, extra])));
+    assert.ok(sameBytes(await read(s3, "mp/appended.bin"), concatBytes([old, extra])));
     assert.deepEqual((await s3.headObject("mp/appended.bin"))?.metadata, { mtime: "1" });
     // REST STOR at 5 MiB: a range of the old object, then the new bytes.
     const cut = 5 * MiB;
@@ -137,7 +138,9 @@ Deno.test("S3 client against Ceph RGW", async (t) => {
       partNumber: 2,
       etag: q2,
     }]);
-    assert.ok(sameBytes(await read(s3, "mp/resumed.bin"), concat([old.subarray(0, cut), extra])));
+    assert.ok(
+      sameBytes(await read(s3, "mp/resumed.bin"), concatBytes([old.subarray(0, cut), extra])),
+    );
     // A part under 5 MiB that is not the last one is refused when completing.
     const id3 = await s3.createMultipartUpload("mp/small.bin");
     const r1 = await s3.uploadPart("mp/small.bin", id3, 1, randomBytes(1000));

@@ -3,6 +3,7 @@
  * Byte-identical across parts and from any offset, one version only (a replaced object fails
  * the transfer), and an ABOR or a close drops every request in flight.
  */
+import { concatBytes } from "../../lib/storage/bytes.ts";
 import assert from "node:assert/strict";
 import { S3Storage } from "../../lib/storage/s3/storage.ts";
 import { StorageError } from "../../lib/storage/storage.ts";
@@ -10,7 +11,7 @@ import { assertNoStackTrace } from "../support/ftps.ts";
 import { startCeph } from "../support/ceph.ts";
 import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
 import { makeBucket, putTree, readStored, startS3Server } from "../support/s3_tree.ts";
-import { concat, randomBytes, sameBytes } from "../support/server.ts";
+import { randomBytes, sameBytes } from "../support/server.ts";
 
 const MiB = 1 << 20;
 
@@ -25,7 +26,7 @@ async function readAtLeast(conn: Deno.Conn, n: number): Promise<Uint8Array> {
     chunks.push(buf.slice(0, r));
     got += r;
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 Deno.test("downloads from an object store: parallel ranges, in order, one version", async (t) => {
@@ -78,7 +79,7 @@ Deno.test("downloads from an object store: parallel ranges, in order, one versio
     } finally {
       file.close();
     }
-    const old = concat(got);
+    const old = concatBytes(got);
     assert.ok(old.length < big.length, `${old.length} bytes before the failure`);
     assert.ok(sameBytes(old, big.subarray(0, old.length)), "every byte read is the old version's");
   });
@@ -151,7 +152,7 @@ Deno.test("downloads from an object store: parallel ranges, in order, one versio
     // Under a range's worth read, so the later ranges are asked for after the replacement.
     const head = await readAtLeast(data, MiB);
     await s3.putObject("anonymous/moving.bin", randomBytes(big.length));
-    const got = concat([head, await readAll(data)]);
+    const got = concatBytes([head, await readAll(data)]);
     const end = await c.reply(60_000);
     assert.equal(end.code, 451, end.text);
     assert.ok(got.length < big.length, `${got.length} bytes sent`);

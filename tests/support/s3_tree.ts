@@ -3,10 +3,11 @@
  * bucket, and start the real server process on an `s3://` root with the
  * narrow Deno flags a user would give it.
  */
+import { concatBytes } from "../../lib/storage/bytes.ts";
 import type { S3Client } from "../../lib/storage/s3/client.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
 import type { Ceph } from "./ceph.ts";
-import { concat, startServer, type TestServer, type TreeSpec } from "./server.ts";
+import { startServer, type TestServer, type TreeSpec } from "./server.ts";
 
 const LIB = new URL("../../lib/", import.meta.url).pathname;
 
@@ -86,5 +87,5 @@ export async function readStored(
   } finally {
     file.close();
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }

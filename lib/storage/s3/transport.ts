@@ -2,6 +2,7 @@
  * One signed S3 request over `fetch`, with a deadline on every step and bounded retries with
  * exponential backoff. Every failure comes out as an {@link S3Error}.
  */
+import { concatBytes } from "../bytes.ts";
 import { isTransient, S3Error } from "./errors.ts";
 import { sha256Hex, sign, type SigningKeyInfo, UNSIGNED_PAYLOAD, uriEncode } from "./sigv4.ts";
 import { childText, parseXml } from "./xml.ts";
@@ -177,12 +178,7 @@ async function readCapped(
     }
     chunks.push(chunk);
   }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
+  const all = concatBytes(chunks);
   return new TextDecoder().decode(all);
 }
 
