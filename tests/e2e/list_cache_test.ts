@@ -210,3 +210,37 @@ Deno.test("listing cache: every change made outside shows in the next LIST and M
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("listing cache: the HTTP door sees every change made outside at once, too", async () => {
+  const spec: Record<string, string> = {};
+  for (let i = 0; i < FILES; i++) spec[`anonymous/big/file-${i}`] = "x";
+  const root = await makeTree(spec);
+  const big = join(root, "anonymous/big");
+  const srv = await startServer(root, { args: ["--http", "0"] });
+  /** The folder's names as curl gets them (one per line). */
+  const names = async () => {
+    const r = await new Deno.Command("curl", {
+      args: ["-sS", `http://127.0.0.1:${srv.httpPort}/big/`],
+      stdout: "piped",
+    }).output();
+    return new Set(new TextDecoder().decode(r.stdout).trim().split("\n"));
+  };
+  try {
+    assert.equal((await names()).size, FILES);
+    assert.equal((await names()).size, FILES);
+    for (let r = 0; r < 10; r++) {
+      Deno.writeTextFileSync(join(big, `new-${r}`), "n");
+      Deno.removeSync(join(big, `file-${r}`));
+      Deno.renameSync(join(big, `file-${r + 100}`), join(big, `moved-${r}`));
+      const seen = await names();
+      assert.ok(seen.has(`new-${r}`), `round ${r}: created outside`);
+      assert.ok(!seen.has(`file-${r}`), `round ${r}: deleted outside`);
+      assert.ok(seen.has(`moved-${r}`) && !seen.has(`file-${r + 100}`), `round ${r}: renamed`);
+    }
+    assert.ok(Deno.statSync(join(root, ".xxftp-watch")).isDirectory, "the cache was in use");
+  } finally {
+    await srv.stop();
+  }
+  assert.doesNotMatch(srv.output(), /^\s+at .*:\d+:\d+\)?$/m);
+  await Deno.remove(root, { recursive: true });
+});
