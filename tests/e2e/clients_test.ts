@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Client } from "basic-ftp";
-import { makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
+import {
+  lftpMirrorSession,
+  makeTree,
+  randomBytes,
+  run,
+  sameBytes,
+  startServer,
+} from "../support/server.ts";
 
 const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 
@@ -68,20 +75,7 @@ Deno.test("lftp: mirror a folder up and down, rename, remove", async () => {
     "local/sub/deeper/c.bin": "C",
   });
   await using srv = await startServer(root);
-  const script = [
-    "set cmd:fail-exit yes",
-    "set net:max-retries 1",
-    "set net:timeout 10",
-    `open -u bob,secret ftp://127.0.0.1:${srv.port}`,
-    `mirror -R ${join(root, "local")} /up`,
-    `mirror /up ${join(root, "down")}`,
-    "mv /up/a.txt /up/renamed.txt",
-    "cls -1 /up",
-    "rm /up/sub/deeper/c.bin",
-    "rmdir /up/sub/deeper",
-    "bye",
-  ].join("\n");
-  const r = await run("lftp", ["-f", "/dev/stdin"], script);
+  const r = await lftpMirrorSession(srv.port, join(root, "local"), join(root, "down"));
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /renamed\.txt/);
   assert.equal(await Deno.readTextFile(join(root, "down/sub/deeper/c.bin")), "C");

@@ -13,7 +13,7 @@ import {
   s3Env,
   startS3Server,
 } from "../support/s3_tree.ts";
-import { ftplib, randomBytes, run, sameBytes } from "../support/server.ts";
+import { ftplib, lftpMirrorSession, randomBytes, run, sameBytes } from "../support/server.ts";
 
 const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -177,20 +177,7 @@ print(json.dumps(out))
     await Deno.writeTextFile(join(local, "tree/sub/b.txt"), "B");
     await Deno.writeTextFile(join(local, "tree/sub/deeper/c.bin"), "C");
     await using srv = await startS3Server(ceph, "s3://lftp");
-    const script = [
-      "set cmd:fail-exit yes",
-      "set net:max-retries 1",
-      "set net:timeout 10",
-      `open -u bob,secret ftp://127.0.0.1:${srv.port}`,
-      `mirror -R ${join(local, "tree")} /up`,
-      `mirror /up ${join(local, "down")}`,
-      "mv /up/a.txt /up/renamed.txt",
-      "cls -1 /up",
-      "rm /up/sub/deeper/c.bin",
-      "rmdir /up/sub/deeper",
-      "bye",
-    ].join("\n");
-    const r = await run("lftp", ["-f", "/dev/stdin"], script);
+    const r = await lftpMirrorSession(srv.port, join(local, "tree"), join(local, "down"));
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /renamed\.txt/);
     assert.equal(await Deno.readTextFile(join(local, "down/sub/deeper/c.bin")), "C");

@@ -211,3 +211,25 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * One lftp session as bob (password "secret"): mirror `local` up to /up and
+ * back down into `down`, rename /up/a.txt to renamed.txt, list /up, remove
+ * /up/sub/deeper. `local` holds a.txt, sub/b.txt and sub/deeper/c.bin.
+ */
+export function lftpMirrorSession(port: number, local: string, down: string): Promise<Run> {
+  const script = [
+    "set cmd:fail-exit yes",
+    "set net:max-retries 1",
+    "set net:timeout 10",
+    `open -u bob,secret ftp://127.0.0.1:${port}`,
+    `mirror -R ${local} /up`,
+    `mirror /up ${down}`,
+    "mv /up/a.txt /up/renamed.txt",
+    "cls -1 /up",
+    "rm /up/sub/deeper/c.bin",
+    "rmdir /up/sub/deeper",
+    "bye",
+  ].join("\n");
+  return run("lftp", ["-f", "/dev/stdin"], script);
+}
