@@ -49,13 +49,31 @@ function examine(prefix: string, name: string, link: boolean): Kept {
   }
 }
 
+/**
+ * A folder file this large (bytes; ~30,000 names on ext4, ~50,000 on tmpfs)
+ * is read with the async readDir: Deno hands over a whole folder either way,
+ * but for 100,000 names the sync one peaks at +57 MiB, the async one at
+ * +13.5 MiB, for 0.15 s more. Smaller folders take the sync one, twice as fast.
+ */
+export const HUGE_FOLDER_BYTES = 1 << 20;
+
 /** Reads a folder and examines each entry, in batches: the way without a cache. Throws Deno's errors. */
 export async function* readFolder(path: string): AsyncGenerator<Kept[]> {
   const prefix = slashed(path);
   let batch: Kept[] = [];
-  for (const e of Deno.readDirSync(path)) {
-    batch.push(examine(prefix, e.name, e.isSymlink));
-    if (batch.length === LIST_BATCH) {
+  /** Adds an entry; true when the batch is full. */
+  const take = (e: Deno.DirEntry) =>
+    batch.push(examine(prefix, e.name, e.isSymlink)) === LIST_BATCH;
+  if (Deno.statSync(path).size >= HUGE_FOLDER_BYTES) {
+    for await (const e of Deno.readDir(path)) {
+      if (!take(e)) continue;
+      yield batch;
+      batch = [];
+      await yieldToOthers();
+    }
+  } else {
+    for (const e of Deno.readDirSync(path)) {
+      if (!take(e)) continue;
       yield batch;
       batch = [];
       await yieldToOthers();

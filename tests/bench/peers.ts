@@ -207,7 +207,7 @@ export const xxftp: Server = {
     const tls = o.tls && tree.cert ? [tree.cert.cert, tree.cert.key] : [];
     return started("xxftp", o.port, tree, Deno.execPath(), [
       "run",
-      "--v8-flags=--max-semi-space-size=2", // as the Makefile runs it
+      "--v8-flags=--max-semi-space-size=2,--expose-gc", // as the Makefile runs it
       "--allow-net",
       `--allow-read=${[tree.root, LIB, ...tls].join(",")}`,
       `--allow-write=${tree.root}`,
