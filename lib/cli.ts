@@ -54,7 +54,7 @@ Serve options:
   --port N                 control port (default 2121; 0 = any free port)
   --http PORT              also serve the tree to web browsers and curl on PORT (0 = any free
                            port): same users and rules; HTTPS when --tls-cert/--tls-key are given
-  --passive-ports A-B      passive data port range (default: free ports, 32768-60999 first)
+  --passive-ports A-B      passive data port range (default: free ports, 61000-65535 first)
   --public-host ADDR       address announced in PASV replies (behind NAT)
   --max-connections N      whole-server limit (default 500); over it: 421 and close
   --max-per-ip N           per client address limit (default 50); over it: 421 and close
