@@ -234,8 +234,9 @@ function report(run: Run, rows: Row[], servers: Server[], lines: string[][], min
     log(
       `Load generator during session windows: median ${figure(cores[cores.length >> 1])} ` +
         `cores, at most ${figure(cores.at(-1)!)} (user+sys, mostly the kernel's loopback TCP). ` +
-        `TIME_WAIT at window starts: ${Math.min(...tws)}–${Math.max(...tws)} ` +
-        `(a window ends under ${TIME_WAIT_CAP.toLocaleString("en")}).`,
+        `TIME_WAIT sockets holding ephemeral ports at window starts: ` +
+        `${Math.min(...tws)}–${Math.max(...tws)} (a window ends under ` +
+        `${TIME_WAIT_CAP.toLocaleString("en")}).`,
     );
   }
   for (const n of run.notes) log(`- ${n}`);
@@ -257,6 +258,7 @@ async function main() {
     notes: [],
     windows: [],
     rates: new Map(),
+    twPerSession: new Map(),
     ftps,
     log: progress,
     load: loadAverage(),

@@ -203,9 +203,9 @@ export const xxftp: Server = {
     });
     return r.ok ? null : `xxftp passwd failed: ${lastLine(r.out)}`;
   },
-  start(tree, o) {
+  async start(tree, o) {
     const tls = o.tls && tree.cert ? [tree.cert.cert, tree.cert.key] : [];
-    return started("xxftp", o.port, tree, Deno.execPath(), [
+    const proc = await started("xxftp", o.port, tree, Deno.execPath(), [
       "run",
       "--v8-flags=--max-semi-space-size=2,--expose-gc", // as the Makefile runs it
       "--allow-net",
@@ -218,8 +218,25 @@ export const xxftp: Server = {
       ...["--max-connections", String(o.sessions), "--max-per-ip", String(o.sessions)],
       ...(tls.length ? ["--tls-cert", tls[0], "--tls-key", tls[1]] : []),
     ]);
+    await checked(proc);
+    return proc;
   },
 };
+
+/**
+ * Waits for xxftp's start-up check of the tree to end (its "check:" log
+ * line): until then the server is still walking the tree, and a measurement
+ * of memory "above the idle server" would count that walk.
+ */
+async function checked(proc: Proc): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const log = await Deno.readTextFile(proc.log).catch(() => "");
+    if (/\scheck: /.test(log)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop(proc);
+  throw new Error("xxftp's start-up check did not end within a minute");
+}
 
 const PYFTPDLIB_SCRIPT = `
 import sys

@@ -42,6 +42,8 @@ export interface Run {
   windows: { cores: number; tw: number }[];
   /** Sessions/s of each window kind in its latest round. */
   rates: Map<string, number>;
+  /** TIME_WAIT sockets (in the ephemeral range) each window kind left per session, the most seen. */
+  twPerSession: Map<string, number>;
   /** Whether the load generator was built with its FTPS mode. */
   ftps: boolean;
   /** The load average when the run started. */
@@ -119,6 +121,14 @@ const PROBE_SECONDS = 0.5;
 /** A probe's fresh server is still warming up; its rate is scaled up to stay on the safe side. */
 const PROBE_MARGIN = 1.5;
 
+/** Records the TIME_WAIT sockets (in the ephemeral range) a window of kind `k` left per session. */
+async function noteTimeWait(run: Run, k: WindowKind, before: number, sessions: number) {
+  if (sessions <= 0) return;
+  await new Promise((r) => setTimeout(r, 100)); // the last closes of the window
+  const per = Math.max(0, measure.timeWait() - before) / sessions;
+  run.twPerSession.set(keyOf(k), Math.max(per, run.twPerSession.get(keyOf(k)) ?? 0));
+}
+
 /** A session-rate window against a fresh server; `done` gets its sessions/s. */
 function sessionWindow(
   run: Run,
@@ -128,10 +138,10 @@ function sessionWindow(
 ): Window {
   const { s, kind, clients, seconds } = k;
   return {
-    server: s.name,
     round,
     seconds,
     rate: () => run.rates.get(keyOf(k)),
+    perSession: () => run.twPerSession.get(keyOf(k)),
     run: () =>
       attempt(
         run,
@@ -140,6 +150,7 @@ function sessionWindow(
           withServer(run, s, {}, async (_proc, port) => {
             const tw = measure.timeWait();
             const f = await measure.sessions(port, clients, seconds, ...k.login);
+            await noteTimeWait(run, k, tw, f.sessions);
             run.rates.set(keyOf(k), f.rate);
             const cores = f.cpu / seconds;
             run.windows.push({ cores, tw });
@@ -148,7 +159,10 @@ function sessionWindow(
             }
             done(f.rate);
             run.log(
-              `      ${clients} clients, TIME_WAIT ${tw} at start, ${f.failed} failed, ` +
+              `      ${clients} clients, TIME_WAIT ${tw} at start ` +
+                `(+${
+                  figure(run.twPerSession.get(keyOf(k)) ?? 0)
+                } a session), ${f.failed} failed, ` +
                 `load generator ${cores.toFixed(2)} cores`,
             );
           }),
@@ -163,16 +177,22 @@ function sessionWindow(
  */
 function probeWindow(run: Run, k: WindowKind): Window {
   return {
-    server: k.s.name,
     round: 0,
     seconds: PROBE_SECONDS,
     rate: () => undefined,
+    perSession: () => undefined,
     run: () =>
       attempt(run, `probe ${keyOf(k)}`, () =>
         withServer(run, k.s, {}, async (_proc, port) => {
+          const tw = measure.timeWait();
           const f = await measure.sessions(port, k.clients, PROBE_SECONDS, ...k.login);
+          await noteTimeWait(run, k, tw, f.sessions);
           if (!run.rates.has(keyOf(k))) run.rates.set(keyOf(k), f.rate * PROBE_MARGIN);
-          run.log(`  probe ${keyOf(k)}: ${figure(f.rate)} sessions/s`);
+          const per = run.twPerSession.get(keyOf(k));
+          run.log(
+            `  probe ${keyOf(k)}: ${figure(f.rate)} sessions/s, ` +
+              `${per === undefined ? "?" : figure(per)} TIME_WAIT per session`,
+          );
         })),
   };
 }
@@ -314,8 +334,8 @@ export function growthTasks(run: Run) {
     seconds: g.window,
     login: ["anonymous", "bench@"],
   }));
-  // Eligible from the first round on: run last, each of them waited a full drain of xxftp's own
-  // windows at the end of the bench (two minutes), where beside another server's window they fit.
+  // Eligible from the first round on: as windows of the last round they waited for the end of
+  // the bench, when little else was left to run while TIME_WAIT drained.
   const windows = kinds.map((k) =>
     sessionWindow(run, k, 1, (rate) => {
       rates.set(k.clients, figure(rate));
