@@ -61,9 +61,6 @@ export async function runSession(s: Session, ended: () => void): Promise<void> {
       await handle(s, line);
     }
     await s.close();
-    // A last reply still being sent (the client hung up without reading it) is given up:
-    // the session leaves the door's sweep, which would otherwise end it.
-    s.control.close();
     await s.transfer?.done;
   } catch (err) {
     s.log(`session error: ${err}`);

@@ -72,7 +72,6 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
-      s.lastReplyOverdue(now);
       if (s.user === null && now - s.loginClockFrom > opts.loginTimeoutMs) {
         void s.close(replies.loginTimeout);
       } else if (s.transfer === null && now - s.lastActivity > opts.idleTimeoutMs) {

@@ -54,8 +54,6 @@ export class Session {
   commandsBeforeLogin = 0;
   #closing = false;
   #closed = false;
-  /** When the last reply of a closing session is given up on (ms since the epoch), or 0. */
-  #lastReplyBy = 0;
   #sending: Promise<void> = Promise.resolve();
   /** Reads command lines; replaced by a TLS one after AUTH TLS. */
   reader: LineReader;
@@ -130,11 +128,6 @@ export class Session {
     return this.#closed;
   }
 
-  /** Closes the connection of a closing session whose last reply was not taken in time. */
-  lastReplyOverdue(now: number): void {
-    if (this.#lastReplyBy !== 0 && now > this.#lastReplyBy) this.control.close();
-  }
-
   /** Sends a reply; replies never interleave on the wire. */
   send(r: Reply): Promise<void> {
     const bytes = encoder.encode(formatReply(r));
@@ -144,16 +137,16 @@ export class Session {
 
   /**
    * Sends a last reply (if any) and closes everything the session owns. A
-   * client that does not read gets `LAST_REPLY_MS` for that reply, no more:
-   * the door's sweep then closes the connection (`lastReplyOverdue`), which
-   * ends the pending write. No timer per session: most replies go at once.
+   * client that does not read gets `LAST_REPLY_MS` for that reply, no more.
    */
   async close(last?: Reply): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     if (last) {
-      this.#lastReplyBy = Date.now() + LAST_REPLY_MS;
-      await this.send(last);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<void>((r) => timer = setTimeout(r, LAST_REPLY_MS));
+      await Promise.race([this.send(last), gaveUp]);
+      clearTimeout(timer);
     }
     this.#closed = true;
     this.transfer?.abort.abort();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HUGE_FOLDER_BYTES } from "../../lib/storage/list_cache.ts";
+import { readFolder } from "../../lib/storage/list_cache.ts";
 import { LocalStorage } from "../../lib/storage/local.ts";
 
 type Seen = Map<string, string>;
@@ -151,37 +151,31 @@ Deno.test("list cache: a folder over maxFolderEntries streams through, is listed
   }
 });
 
-Deno.test("list cache: a folder file over HUGE_FOLDER_BYTES is read the async way, whole and right", async () => {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "xxftp-huge-" }));
-  const huge = join(root, "huge");
-  Deno.mkdirSync(huge);
-  // Long names fill the folder file fast on ext4 (tmpfs counts 20 bytes a name): made until it is big.
-  const stem = "n".repeat(200);
-  let made = 0;
-  for (; made < 80_000 && Deno.statSync(huge).size < HUGE_FOLDER_BYTES; made += 500) {
-    for (let i = made; i < made + 500; i++) {
-      Deno.writeTextFileSync(join(huge, `${stem}${i}`), "x".repeat(i % 7));
-    }
-  }
-  Deno.mkdirSync(join(huge, "sub"));
-  Deno.symlinkSync("missing", join(huge, "dangling"));
-  const storage = new LocalStorage({});
+Deno.test("list cache: a huge folder's async reading yields what the sync one does", async () => {
+  const { root, big } = await tree(2500);
+  Deno.symlinkSync("missing", join(big, "dangling"));
+  Deno.symlinkSync("f1", join(big, "link"));
   try {
-    assert.ok(
-      Deno.statSync(huge).size >= HUGE_FOLDER_BYTES,
-      "the folder file never grew big enough",
-    );
-    const seen = await listing(storage, huge);
-    assert.equal(seen.size, made + 2);
-    for (const e of Deno.readDirSync(huge)) {
-      const want = e.isSymlink ? "none" : (() => {
-        const s = Deno.statSync(join(huge, e.name));
-        return `${s.isDirectory}:${s.size}:${s.mtime!.getTime()}:${s.mode! & 0o7777}:false`;
-      })();
-      assert.equal(seen.get(e.name), want, e.name);
-    }
+    const read = async (hugeBytes: number) => {
+      const out: Seen = new Map();
+      for await (const batch of readFolder(big, hugeBytes)) {
+        for (const e of batch) {
+          const s = e.stat;
+          out.set(
+            e.name,
+            s ? `${s.isDir}:${s.size}:${s.mtime.getTime()}:${s.mode}:${e.link}` : "none",
+          );
+        }
+      }
+      return out;
+    };
+    const sync = await read(Infinity);
+    const async = await read(0); // every folder counts as huge: the async readDir
+    assert.equal(sync.size, 2503);
+    assert.deepEqual(async, sync);
+    assert.equal(async.get("dangling"), "none");
+    assert.match(async.get("link")!, /:true$/);
   } finally {
-    await storage.close();
     await Deno.remove(root, { recursive: true });
   }
 });
