@@ -229,3 +229,27 @@ Deno.test("SIGTERM: a running download finishes within the grace period, then ex
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM: a client that never reads its replies does not hold up the exit", async () => {
+  const spec: Record<string, string> = {};
+  for (let i = 0; i < 2000; i++) spec[`anonymous/many/file-${i}.txt`] = "x";
+  const root = await makeTree(spec);
+  const srv = await startServer(root);
+  try {
+    using hog = await RawClient.open(srv.port);
+    await hog.login();
+    // 200 STATs of a 2,000-file folder ask for ~27 MB of replies, never read: far more than the
+    // socket buffers hold, so the server's reply writes block.
+    void hog.send(new TextEncoder().encode("STAT /many\r\n".repeat(200))).catch(() => {});
+    await new Promise((r) => setTimeout(r, 2000));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 30_000));
+    const code = await Promise.race([srv.stop(), hung]);
+    clearTimeout(timer);
+    if (code === "hung") srv.signal("SIGKILL");
+    assert.equal(code, 0, "the server exited (its last reply to the hog given up)");
+  } finally {
+    await srv.exited;
+    await Deno.remove(root, { recursive: true });
+  }
+});
