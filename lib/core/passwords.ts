@@ -34,9 +34,12 @@ export async function hashPassword(password: string): Promise<string> {
 /** The kinds of stored password a file may hold. */
 export type StoredKind = "md5" | "scrypt" | "invalid";
 
+/** Whether a stored line is the original's unsalted MD5 (it wrote lowercase; either is taken). */
+export const isMd5 = (stored: string) => /^[0-9a-fA-F]{32}$/.test(stored);
+
 /** What kind of stored password a line is. */
 export function storedKind(stored: string): StoredKind {
-  if (/^[0-9a-fA-F]{32}$/.test(stored)) return "md5"; // the original wrote lowercase; accept either
+  if (isMd5(stored)) return "md5";
   if (parseScrypt(stored) !== null) return "scrypt";
   return "invalid";
 }
