@@ -13,6 +13,7 @@ import { canonicalHost } from "../net/address.ts";
 import type { DoorHandle } from "../net/door.ts";
 import { formatReply, replies, type Reply, reply } from "./replies.ts";
 import { Session } from "./session.ts";
+import { acceptLoop } from "../net/accept.ts";
 import { connStream } from "../net/stream.ts";
 import { tlsContext, type TlsOptions } from "./tls.ts";
 
@@ -90,30 +91,31 @@ export function startFtpDoor(core: Core, opts: FtpOptions): DoorHandle {
     stream.write(encoder.encode(formatReply(r))).catch(() => {}).finally(() => stream.close());
   };
 
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
-      const release = core.limits.admit(client);
-      if (typeof release === "string") {
-        core.emit({ event: "refused", ip: client, proto: "ftp", reason: release });
-        refuse(conn, refusals[release]);
-        continue;
-      }
-      const local = (conn.localAddr as Deno.NetAddr).hostname;
-      const session = new Session(nextId++, connStream(conn), client, local, ctx);
-      sessions.add(session);
-      session.emit({ event: "connect" });
-      void runSession(session, () => {
-        sessions.delete(session);
-        release();
-        session.emit({ event: "disconnect", duration_ms: Date.now() - session.connectedAt });
-      });
+  let stopping = false;
+  const take = (conn: Deno.TcpConn) => {
+    const client = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
+    const release = core.limits.admit(client);
+    if (typeof release === "string") {
+      core.emit({ event: "refused", ip: client, proto: "ftp", reason: release });
+      refuse(conn, refusals[release]);
+      return;
     }
-  })().catch((err) => core.log(`accept loop ended: ${err}`));
+    const local = (conn.localAddr as Deno.NetAddr).hostname;
+    const session = new Session(nextId++, connStream(conn), client, local, ctx);
+    sessions.add(session);
+    session.emit({ event: "connect" });
+    void runSession(session, () => {
+      sessions.delete(session);
+      release();
+      session.emit({ event: "disconnect", duration_ms: Date.now() - session.connectedAt });
+    });
+  };
+  const accepting = acceptLoop(listener, take, () => stopping, (line) => core.log(line));
 
   return {
     addr: listener.addr as Deno.NetAddr,
     async stop(graceMs) {
+      stopping = true;
       listener.close();
       clearInterval(sweep);
       await accepting;

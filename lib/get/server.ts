@@ -9,6 +9,7 @@ import { checkNeed } from "../core/access.ts";
 import { type RefusalKind, refusalOf } from "../core/refusal.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target } from "../core/vfs.ts";
+import { acceptLoop } from "../net/accept.ts";
 import { BufferPool } from "../net/buffers.ts";
 import { canonicalHost } from "../net/address.ts";
 import type { DoorHandle } from "../net/door.ts";
@@ -238,35 +239,39 @@ export function startGetDoor(core: Core, opts: GetOptions): DoorHandle {
     }
   }, SWEEP_MS);
 
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      const address = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
-      const c = new GetConnection(nextId++, conn, address, core);
-      const release = core.limits.admit(address);
-      if (typeof release === "string") {
-        core.emit({ event: "refused", ip: address, proto: "get", reason: release });
-        void c.refuse();
-        continue;
-      }
-      c.emit({ event: "connect" });
-      const opened = Date.now();
-      const serving = serveConnection(c, core, pool)
-        .catch((err) => c.log(`connection error: ${reasonOf(err)}`))
-        .finally(() => {
-          c.close();
-          connections.delete(c);
-          release();
-          c.emit({ event: "disconnect", duration_ms: Date.now() - opened });
-        });
-      connections.set(c, serving);
+  let stopping = false;
+  const take = (conn: Deno.TcpConn) => {
+    const address = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
+    const c = new GetConnection(nextId++, conn, address, core);
+    const release = core.limits.admit(address);
+    if (typeof release === "string") {
+      core.emit({ event: "refused", ip: address, proto: "get", reason: release });
+      void c.refuse();
+      return;
     }
-  })().catch((err) =>
-    core.emit({ event: "notice", proto: "get", message: `accept loop ended: ${err}` })
+    c.emit({ event: "connect" });
+    const opened = Date.now();
+    const serving = serveConnection(c, core, pool)
+      .catch((err) => c.log(`connection error: ${reasonOf(err)}`))
+      .finally(() => {
+        c.close();
+        connections.delete(c);
+        release();
+        c.emit({ event: "disconnect", duration_ms: Date.now() - opened });
+      });
+    connections.set(c, serving);
+  };
+  const accepting = acceptLoop(
+    listener,
+    take,
+    () => stopping,
+    (message) => core.emit({ event: "notice", proto: "get", message }),
   );
 
   return {
     addr: listener.addr as Deno.NetAddr,
     async stop(graceMs) {
+      stopping = true;
       listener.close();
       clearInterval(sweep);
       await accepting;

@@ -10,6 +10,7 @@
 import type { Core } from "../core/core.ts";
 import type { EventInput } from "../core/events.ts";
 import type { AdmitRefusal } from "../core/limits.ts";
+import { acceptLoop } from "../net/accept.ts";
 import { canonicalHost } from "../net/address.ts";
 
 /** What the front is told. */
@@ -217,19 +218,24 @@ export function startFront(core: Core, opts: FrontOptions, innerPort: number): F
     }
   };
 
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      const address = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
-      const release = core.limits.admit(address);
-      if (typeof release === "string") {
-        core.emit({ event: "refused", ip: address, proto, reason: release });
-        void refuse(conn, release);
-        continue;
-      }
-      if (opts.tls === null) (conn as Deno.TcpConn).setNoDelay(true);
-      void serve(conn, address, release);
+  let stopping = false;
+  const take = (conn: Deno.Conn) => {
+    const address = canonicalHost((conn.remoteAddr as Deno.NetAddr).hostname);
+    const release = core.limits.admit(address);
+    if (typeof release === "string") {
+      core.emit({ event: "refused", ip: address, proto, reason: release });
+      void refuse(conn, release);
+      return;
     }
-  })().catch((err) => core.emit({ event: "notice", proto, message: `accept loop ended: ${err}` }));
+    if (opts.tls === null) (conn as Deno.TcpConn).setNoDelay(true);
+    void serve(conn, address, release);
+  };
+  const accepting = acceptLoop(
+    listener,
+    take,
+    () => stopping,
+    (message) => core.emit({ event: "notice", proto, message }),
+  );
 
   return {
     addr: listener.addr as Deno.NetAddr,
@@ -239,6 +245,7 @@ export function startFront(core: Core, opts: FrontOptions, innerPort: number): F
       return byPort.get(remote.port);
     },
     async close() {
+      stopping = true;
       listener.close();
       clearInterval(sweep);
       await accepting;
