@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { scryptSync } from "node:crypto";
 import { epsvConnect, epsvPort, RawClient, readAll } from "../support/raw.ts";
-import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
+import {
+  ftplib,
+  makeTree,
+  randomBytes,
+  resetFlood,
+  run,
+  sameBytes,
+  startServer,
+} from "../support/server.ts";
 
 Deno.test("FTP bounce: PORT/EPRT to another address or a low port is refused", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
@@ -652,25 +660,12 @@ Deno.test("a password check (scrypt) does not hold up other sessions", async () 
   assert.deepEqual(order, ["noop 200", "pass 230"]);
 });
 
-/** Python: `n` connections to PORT, each reset (SO_LINGER 0) as soon as it is open. */
-const RESET_FLOOD = `
-import socket, struct, sys
-for _ in range(int(sys.argv[2])):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.connect(("127.0.0.1", int(sys.argv[1])))
-    s.close()
-`;
-
 Deno.test("connections reset before the server takes them: every door goes on accepting", async () => {
   const root = await makeTree({ "anonymous/f.txt": "f" });
   await using srv = await startServer(root, { args: ["--http", "0"] });
   // Some of these are reset while still queued: Deno's accept then fails with NotConnected,
   // which once ended a door's accept loop for good (the next clients waited forever).
-  for (const port of [srv.port, srv.httpPort!]) {
-    const flood = await run("python3", ["-c", RESET_FLOOD, String(port), "500"]);
-    assert.equal(flood.code, 0, flood.stderr);
-  }
+  for (const port of [srv.port, srv.httpPort!]) await resetFlood(port, 500);
   const listed = await ftplib<string[]>(srv.port, `print(json.dumps(connect().nlst()))`);
   assert.deepEqual(listed, ["f.txt"]);
   const page = await fetch(`http://127.0.0.1:${srv.httpPort}/`);

@@ -9,6 +9,7 @@ import { RawClient } from "../support/raw.ts";
 import {
   makeTree,
   randomBytes,
+  resetFlood,
   run,
   sameBytes,
   startServer,
@@ -537,4 +538,13 @@ Deno.test({
       await Deno.remove(here, { recursive: true });
     }
   },
+});
+
+Deno.test("get: connections reset before the door takes them do not stop it", async () => {
+  const root = await makeTree({ "anonymous/a.txt": "hello world" });
+  const { srv, port } = await startGet(root);
+  await using _ = srv;
+  await resetFlood(port, 500);
+  assert.ok(await served(port), "the get door still serves");
+  assert.ok(!/accept loop ended|accept failed/.test(srv.output()), srv.output().slice(-400));
 });

@@ -188,6 +188,25 @@ def attempt(fn, *args):
         return str(e)
 `;
 
+/** Python: connections to a port, each reset (SO_LINGER 0) as soon as it is open. */
+const RESET_FLOOD = `
+import socket, struct, sys
+for _ in range(int(sys.argv[2])):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.close()
+`;
+
+/**
+ * Opens `n` connections to `port` and resets each at once: some are reset
+ * while still queued, before the server takes them.
+ */
+export async function resetFlood(port: number, n: number): Promise<void> {
+  const r = await run("python3", ["-c", RESET_FLOOD, String(port), String(n)]);
+  if (r.code !== 0) throw new Error(`reset flood failed: ${r.stderr}`);
+}
+
 /** Runs a python3 ftplib script against the server; the script prints JSON, which is returned. */
 export async function ftplib<T = unknown>(port: number, body: string): Promise<T> {
   const r = await run("python3", ["-c", PY_PRELUDE + body, String(port)]);
