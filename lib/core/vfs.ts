@@ -50,20 +50,10 @@ export interface Confinement {
 
 const encoder = new TextEncoder();
 
-/**
- * Whether `real` is `base` or lies below it, both real paths (absolute,
- * normalised, links resolved): a prefix test, where `isInside` takes any
- * two paths and normalises both each time (node:path `relative`).
- */
-function realInside(base: string, real: string): boolean {
-  const b = base.length > 1 && base.endsWith("/") ? base.slice(0, -1) : base;
-  return real === b || (real.startsWith(b) && (b === "/" || real.charCodeAt(b.length) === 47));
-}
-
 /** The default, strict rules. */
 export const strictConfinement: Confinement = {
   split: splitUserPath,
-  contains: realInside,
+  contains: isInside,
 };
 
 /**
