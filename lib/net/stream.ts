@@ -56,8 +56,6 @@ export function isNetworkError(err: unknown): boolean {
  */
 class TcpStream implements ByteStream {
   #closed = false;
-  /** Writes begun, counted up to two: Nagle's algorithm goes off before the second. */
-  #writes = 0;
 
   constructor(private readonly conn: Deno.TcpConn) {}
 
@@ -66,9 +64,6 @@ class TcpStream implements ByteStream {
   }
 
   async write(data: Uint8Array): Promise<void> {
-    // The first write has nothing unacknowledged before it, so Nagle never holds it: the
-    // greeting (or a one-write transfer) goes out without the system call.
-    if (this.#writes < 2 && ++this.#writes === 2) this.conn.setNoDelay(true);
     let off = await this.conn.write(data); // whole, usually: a view only for a short write
     while (off < data.length) off += await this.conn.write(data.subarray(off));
   }
@@ -85,10 +80,11 @@ class TcpStream implements ByteStream {
 }
 
 /**
- * Wraps an accepted or dialled TCP connection. Nagle's algorithm is off from
- * the second write on: a reply that follows another (150 then 226) would
- * otherwise wait for the peer's delayed ACK, about 40 ms.
+ * Wraps an accepted or dialled TCP connection. Nagle's algorithm is off: a
+ * reply that follows another (150 then 226) would otherwise wait for the
+ * peer's delayed ACK, about 40 ms.
  */
 export function connStream(conn: Deno.TcpConn): ByteStream {
+  conn.setNoDelay(true);
   return new TcpStream(conn);
 }
