@@ -17,7 +17,7 @@ import { type BenchTree, type Server, SERVERS, xxftp } from "./peers.ts";
 import { stopAll } from "./procs.ts";
 import { schedule, type Task, TIME_WAIT_CAP, type Window } from "./schedule.ts";
 import { figure, markdown, Results, type Row } from "./table.ts";
-import { type Config, growthTasks, listDir, roundTasks, type Run } from "./tasks.ts";
+import { type Config, growthTasks, listDir, measures, roundTasks, type Run } from "./tasks.ts";
 
 const FULL: Config = {
   rounds: 3,
@@ -184,6 +184,7 @@ async function prepare(run: Run, servers: Server[], rows: Row[]): Promise<Server
       continue;
     }
     ready.push(s);
+    for (const row of rows) if (!measures(s, row.key)) run.results.mark(row.key, s.name, "n/a");
     if (!s.passwordUser) run.results.mark("password", s.name, "n/a");
     if (!run.ftps || run.tree.cert === null) run.results.mark("ftps", s.name, "n/a");
   }
@@ -211,7 +212,12 @@ function report(run: Run, rows: Row[], servers: Server[], lines: string[][], min
   const { cfg } = run;
   const headers = servers.map((s) => ({
     name: s.name,
-    header: s.version ? `${s.name} ${s.version}` : s.name,
+    header: s.reference
+      ? `${s.name} (Deno ${s.version}, no layers; not a peer)`
+      : s.version
+      ? `${s.name} ${s.version}`
+      : s.name,
+    reference: s.reference,
   }));
   log("");
   log(

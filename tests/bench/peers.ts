@@ -44,6 +44,10 @@ export interface Server {
   version: string;
   /** Whether the password-sessions row can be measured. */
   passwordUser: boolean;
+  /** The rows it is measured on, when not all of them. */
+  only?: readonly string[];
+  /** Shown beside the peers for comparison, never counted as one (the Deno floor). */
+  reference?: boolean;
   /** Installs or unpacks it and writes its files; the reason it cannot run here, or null. */
   prepare(tree: BenchTree): Promise<string | null>;
   /** Starts it fresh; resolves once it greets. */
@@ -187,6 +191,7 @@ async function started(
 
 const MAIN = join(REPO, "main.ts");
 const LIB = join(REPO, "lib");
+const FLOOR = join(REPO, "tests", "bench", "floor_server.ts");
 
 /** xxftp as `make serve` runs it: the server in the Worker narrowed to the root. */
 export const xxftp: Server = {
@@ -460,4 +465,32 @@ export const proftpd: Server = {
 };
 
 /** Every server, peers first, in table order. */
-export const SERVERS: Server[] = [vsftpd, pureFtpd, proftpd, pyftpdlib, xxftp];
+/**
+ * The Deno floor (floor_server.ts): Deno's own cost of greeting and moving
+ * bytes, without xxftp's layers; where it trails the best peer, so must xxftp.
+ */
+export const denoFloor: Server = {
+  name: "deno-floor",
+  version: "",
+  passwordUser: false,
+  only: ["retr", "stor", "p50", "p99"],
+  reference: true,
+  prepare() {
+    this.version = Deno.version.deno;
+    return Promise.resolve(null);
+  },
+  start(tree, o) {
+    return started("deno-floor", o.port, tree, Deno.execPath(), [
+      "run",
+      "--v8-flags=--max-semi-space-size=2", // as the Makefile runs xxftp
+      "--allow-net",
+      `--allow-read=${tree.anon}`,
+      `--allow-write=${tree.anon}`,
+      FLOOR,
+      tree.anon,
+      String(o.port),
+    ]);
+  },
+};
+
+export const SERVERS: Server[] = [vsftpd, pureFtpd, proftpd, pyftpdlib, xxftp, denoFloor];

@@ -55,12 +55,13 @@ export function ratio(row: Row, ours: number, best: number): number {
 
 /**
  * The markdown table: a column per server (median of the rounds, the best
- * in bold) and xxftp's ratio to the best peer.
+ * in bold) and xxftp's ratio to the best peer. A reference column (the Deno
+ * floor) is shown, never bold and never the best peer.
  */
 export function markdown(
   rows: Row[],
   results: Results,
-  servers: { name: string; header: string }[],
+  servers: { name: string; header: string; reference?: boolean }[],
   ours = "xxftp",
 ): string {
   const out = [
@@ -69,7 +70,10 @@ export function markdown(
   ];
   for (const row of rows) {
     const cells = servers.map((s) => ({ name: s.name, v: results.median(row.key, s.name) }));
-    const numbers = cells.filter((c): c is { name: string; v: number } => typeof c.v === "number");
+    const compared = new Set(servers.filter((s) => !s.reference).map((s) => s.name));
+    const numbers = cells.filter((c): c is { name: string; v: number } =>
+      typeof c.v === "number" && compared.has(c.name)
+    );
     const better = (a: number, b: number) => row.better === "higher" ? a > b : a < b;
     const best = numbers.reduce<number | null>(
       (b, c) => b === null || better(c.v, b) ? c.v : b,
@@ -84,7 +88,11 @@ export function markdown(
     const r = mine === undefined || bestPeer === null ? null : ratio(row, mine, bestPeer);
     const vs = r === null ? "n/a" : `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
     const shown = cells.map((c) =>
-      typeof c.v !== "number" ? c.v : c.v === best ? `**${figure(c.v)}**` : figure(c.v)
+      typeof c.v !== "number"
+        ? c.v
+        : c.v === best && compared.has(c.name)
+        ? `**${figure(c.v)}**`
+        : figure(c.v)
     );
     out.push(`| ${row.label} | ${shown.join(" | ")} | ${vs} |`);
   }

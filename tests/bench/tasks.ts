@@ -197,17 +197,23 @@ function probeWindow(run: Run, k: WindowKind): Window {
   };
 }
 
+/** Whether `s` is measured on `row` (the Deno floor only on a few). */
+export const measures = (s: Server, row: string) => s.only === undefined || s.only.includes(row);
+
 /** The table's rows for one server in one round. */
 export function roundTasks(run: Run, s: Server, round: number) {
   const { cfg, tree } = run;
   const size = cfg.bigMiB << 20;
   const at = (what: string) => `r${round} ${s.name} ${what}`;
+  /** Runs `fn` for `row`, unless `s` is not measured on it. */
+  const step = (row: string, fn: () => Promise<void>) =>
+    measures(s, row) ? attempt(run, at(row), fn) : Promise.resolve();
   const others: Task[] = [{
     // One fresh server for the light rows; idle memory first, before anything grows the heap.
     run: () =>
       attempt(run, at("start"), () =>
         withServer(run, s, {}, async (proc, port) => {
-          await attempt(run, at("idle"), async () => {
+          await step("idle", async () => {
             record(
               run,
               round,
@@ -217,24 +223,24 @@ export function roundTasks(run: Run, s: Server, round: number) {
               "KiB/session",
             );
           });
-          await attempt(run, at("greeting"), async () => {
+          await step("p50", async () => {
             const g = await measure.greeting(port, cfg.greets);
             record(run, round, s, "p50", g.p50, "ms");
             record(run, round, s, "p99", g.p99, "ms");
           });
-          await attempt(run, at("list"), async () => {
+          await step("list", async () => {
             record(run, round, s, "list", await measure.list(port, FILES.list, cfg.listed), "s");
             record(run, round, s, "list2", await measure.list(port, FILES.list, cfg.listed), "s");
           });
-          await attempt(run, at("retr"), async () => {
+          await step("retr", async () => {
             record(run, round, s, "retr", await measure.retr(port, size), "MB/s");
           });
-          await attempt(run, at("stor"), async () => {
+          await step("stor", async () => {
             record(run, round, s, "stor", await measure.stor(port, tree, size), "MB/s");
           });
         })),
   }];
-  if (run.ftps && tree.cert !== null) {
+  if (run.ftps && tree.cert !== null && measures(s, "ftps")) {
     others.push({
       run: () =>
         attempt(run, at("ftps"), () =>
@@ -243,15 +249,11 @@ export function roundTasks(run: Run, s: Server, round: number) {
           })),
     });
   }
-  const kinds: WindowKind[] = [
-    {
-      s,
-      kind: "sessions",
-      clients: cfg.clients,
-      seconds: cfg.window,
-      login: ["anonymous", "bench@"],
-    },
-  ];
+  const kinds: WindowKind[] = [];
+  if (measures(s, "sessions")) {
+    const login: [string, string] = ["anonymous", "bench@"];
+    kinds.push({ s, kind: "sessions", clients: cfg.clients, seconds: cfg.window, login });
+  }
   if (s.passwordUser) {
     const login: [string, string] = [tree.user, tree.password];
     kinds.push({ s, kind: "password", clients: cfg.clients, seconds: cfg.window, login });
