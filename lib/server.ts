@@ -107,9 +107,10 @@ export async function startServer(
     e.preventDefault();
     log(`unexpected error (ignored): ${e.message}`);
   });
-  const storage: Storage = opts.s3
-    ? openS3Storage(opts.s3, log)
-    : new LocalStorage({ listCache: { probeDir: join(opts.root, LIST_PROBE_DIR) } });
+  const storage: Storage = opts.s3 ? openS3Storage(opts.s3, log) : new LocalStorage({
+    listCache: { probeDir: join(opts.root, LIST_PROBE_DIR) },
+    root: opts.root,
+  });
   const sweep = async () => {
     const stale = await storage.removeStaleUploads(opts.root).catch((err) => {
       log(`looking for unfinished uploads failed: ${(err as Error).message}`);

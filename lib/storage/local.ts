@@ -16,7 +16,9 @@ import {
   yieldToOthers,
 } from "./list_cache.ts";
 import { statOf } from "./local_stat.ts";
+import { WatchedNames } from "./watched_names.ts";
 import {
+  BANNER_FILES,
   type Listed,
   type ReadHandle,
   type Stat,
@@ -181,6 +183,8 @@ class LocalUpload implements UploadWriter {
 export interface LocalStorageOptions {
   /** Keep the listings of big folders, fresh by watching them (see list_cache.ts); absent: none kept. */
   listCache?: ListCacheOptions;
+  /** The served root, whose banners' stats are kept while a watch sees no change (watched_names.ts). */
+  root?: string;
 }
 
 /** A local folder tree. */
@@ -190,10 +194,20 @@ export class LocalStorage implements Storage {
   /** Tells the listing cache that the entry at a path was changed by us. */
   readonly #changed: (path: string) => void;
 
+  /** The root's banners, kept while unchanged. */
+  readonly #banners: WatchedNames<Stat | null> | null;
+
   constructor(opts: LocalStorageOptions = {}) {
     const cache = opts.listCache ? new ListCache(opts.listCache) : null;
+    const banners = opts.root === undefined
+      ? null
+      : new WatchedNames<Stat | null>(opts.root, BANNER_FILES);
     this.#cache = cache;
-    this.#changed = cache === null ? () => {} : (path) => cache.changed(path);
+    this.#banners = banners;
+    this.#changed = (path) => {
+      cache?.changed(path);
+      banners?.forget(path);
+    };
   }
 
   /** Folders whose listing is kept under a watch now (each holds a watcher until `close`). */
@@ -202,12 +216,14 @@ export class LocalStorage implements Storage {
   }
 
   close(): Promise<void> {
+    this.#banners?.close();
     return this.#cache?.close() ?? Promise.resolve();
   }
 
   readonly #absences = new Absences();
 
   stat(path: string): Promise<Stat | null> {
+    if (this.#banners?.covers(path)) return now(path, () => this.#bannerStat(path));
     if (this.#absences.has(path)) return Promise.resolve(null);
     try {
       return Promise.resolve(statOf(Deno.statSync(path)));
@@ -217,6 +233,31 @@ export class LocalStorage implements Storage {
       }
       this.#absences.add(path);
       return Promise.resolve(null);
+    }
+  }
+
+  /** A banner's stat: kept when the root's watch sees every change of it (see watched_names.ts). */
+  #bannerStat(path: string): Stat | null {
+    const kept = this.#banners!.get(path);
+    if (kept !== undefined) return kept;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (err) {
+      if (!ABSENT.some((kind) => err instanceof kind)) throw err;
+      this.#banners!.keep(path, null);
+      return null;
+    }
+    if (info.isFile && info.nlink === 1) {
+      const stat = statOf(info);
+      this.#banners!.keep(path, stat);
+      return stat;
+    }
+    try {
+      return statOf(Deno.statSync(path)); // a link, a folder or a file with other names: live
+    } catch (err) {
+      if (ABSENT.some((kind) => err instanceof kind)) return null;
+      throw err;
     }
   }
 

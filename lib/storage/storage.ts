@@ -81,6 +81,9 @@ export interface Capabilities {
   shared: boolean;
 }
 
+/** The root's banner files (tree_files.ts), read by every session: a store may keep their stats. */
+export const BANNER_FILES: ReadonlySet<string> = new Set(["xxftp.welcome", "xxftp.goodbye"]);
+
 /** A place files live: a local folder tree or an object store. */
 export interface Storage {
   readonly capabilities: Capabilities;

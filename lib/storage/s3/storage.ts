@@ -33,6 +33,7 @@ import {
   S3Error,
 } from "./client.ts";
 import {
+  BANNER_FILES,
   type Listed,
   type ReadHandle,
   type Stat,
@@ -71,8 +72,6 @@ const ABORT_RETRIES_MS = [5_000, 30_000, 120_000];
 const CACHE_ENTRIES = 4096;
 /** The folder holding a folder's own configuration, never served. */
 const CONFIG_DIR = ".xxftp";
-/** Root files read on every session. */
-const BANNERS = new Set(["xxftp.welcome", "xxftp.goodbye"]);
 /** The object metadata holding a time set with MFMT: seconds since 1970, as rclone and s3fs write it. */
 export const MTIME_META = "mtime";
 
@@ -584,7 +583,7 @@ export class S3Storage implements Storage {
     if (posix.basename(parent) === CONFIG_DIR) {
       return this.#configListing(parent).then((files) => files.get(name) ?? null);
     }
-    if (parent === "/" && BANNERS.has(name)) {
+    if (parent === "/" && BANNER_FILES.has(name)) {
       return this.#cached(path, () => this.#statLive(path)) as Promise<Stat | null>;
     }
     return this.#statLive(path);
