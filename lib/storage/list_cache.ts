@@ -113,6 +113,7 @@ class Watched {
   broken = false;
   readonly #probes = new Map<string, () => void>();
   readonly #prefix: string;
+  readonly #probeDir: string;
   readonly #probePrefix: string;
   /** Settles when the watcher has ended. */
   readonly ended: Promise<void>;
@@ -125,6 +126,7 @@ class Watched {
     probeDir: string,
   ) {
     this.#prefix = slashed(path);
+    this.#probeDir = probeDir;
     this.#probePrefix = slashed(probeDir);
     this.ended = this.#pump();
   }
@@ -148,6 +150,9 @@ class Watched {
         this.#probes.get(p)?.();
         continue;
       }
+      // The probe folder itself, as another watch of the process on its parent saw it (Deno
+      // hands every watcher the events under its paths): nothing about this folder.
+      if (p === this.#probeDir) continue;
       const child = p.length > this.#prefix.length && p.startsWith(this.#prefix) &&
         !p.includes("/", this.#prefix.length);
       if (!child) {

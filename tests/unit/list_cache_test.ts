@@ -179,3 +179,29 @@ Deno.test("list cache: a huge folder's async reading yields what the sync one do
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("list cache: another watch of the process on the root (the banners') leaves a kept listing kept", async () => {
+  const { root, big, probe } = await tree(1200);
+  const storage = new LocalStorage({ listCache: { probeDir: probe }, root });
+  const deno = Deno as unknown as { statSync: typeof Deno.statSync };
+  const statSync = deno.statSync;
+  let stats = 0;
+  try {
+    assert.equal(await storage.stat(join(root, "xxftp.welcome")), null); // the root's watch starts
+    await listing(storage, big); // kept; the probe folder made in the root is an event of the root's watch
+    await new Promise((r) => setTimeout(r, 100)); // every event has come
+    deno.statSync = (path) => {
+      stats++;
+      return statSync(path);
+    };
+    await listing(storage, big);
+    assert.ok(
+      stats < 100,
+      `${stats} stats: the kept listing was dropped and the folder read again`,
+    );
+  } finally {
+    deno.statSync = statSync;
+    await storage.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
