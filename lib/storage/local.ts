@@ -215,9 +215,8 @@ export class LocalStorage implements Storage {
     return this.#cache?.watched ?? 0;
   }
 
-  close(): Promise<void> {
-    this.#banners?.close();
-    return this.#cache?.close() ?? Promise.resolve();
+  async close(): Promise<void> {
+    await Promise.all([this.#banners?.close(), this.#cache?.close()]);
   }
 
   readonly #absences = new Absences();
@@ -236,7 +235,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** A banner's stat: kept when the root's watch sees every change of it (see watched_names.ts). */
+  /** A banner's stat, kept while the root's watch reports no change (see watched_names.ts). */
   #bannerStat(path: string): Stat | null {
     const kept = this.#banners!.get(path);
     if (kept !== undefined) return kept;

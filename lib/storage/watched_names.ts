@@ -1,31 +1,80 @@
 /**
  * Stats of a few names in one folder (the root's banners, which every
  * session reads twice), kept while an inotify watch on that folder reports
- * nothing. A greeting then needs no file call: in the narrowed Worker one
- * lstat with Deno's path checks around it was 15-20 µs of a 130 µs greeting.
+ * nothing, for a second at most. A greeting then needs no file call: in the
+ * narrowed Worker one lstat with Deno's path checks around it was 15-20 µs of
+ * a 130 µs greeting.
  *
- * Any event of the folder drops everything kept; an edit is seen once its
- * event arrives, a moment after it. Only what that watch fully sees is kept:
- * an absent name, or a plain file with a single name. A link (its target
- * changes elsewhere) or a file with other names (written through one of them)
- * is looked up every time, and so is everything when no watch can be had.
+ * Any event the watcher reports drops everything kept, so an edit is seen
+ * once its event arrives, a moment after it. Changes a folder's watch does
+ * not report are seen within the second: a link made to a file outside
+ * (Deno drops events whose path leads out of the folder), a second name given
+ * to a file from outside, the folder itself replaced. A link, or a file that
+ * has other names, is never kept: its content changes where no watch looks.
  */
 import { basename, dirname } from "node:path";
 
+/** The longest a value is kept, whatever the watch says. */
+const MAX_AGE_MS = 1000;
+
 /** Kept results of one folder's names, valid until the folder's watch reports a change. */
 export class WatchedNames<T> {
-  readonly #kept = new Map<string, T>();
-  readonly #watcher: Deno.FsWatcher | null;
+  readonly #kept = new Map<string, { value: T; at: number }>();
+  #watcher: Deno.FsWatcher | null = null;
+  /** The loop taking the watcher's events, once started. */
+  #following: Promise<void> | null = null;
   #watching = false;
+  #closed = false;
 
-  constructor(readonly folder: string, private readonly names: ReadonlySet<string>) {
+  constructor(readonly folder: string, private readonly names: ReadonlySet<string>) {}
+
+  /** Whether `path` is one of the watched names of the folder. */
+  covers(path: string): boolean {
+    return this.names.has(basename(path)) && dirname(path) === this.folder;
+  }
+
+  /** What was kept for `path`, or undefined. The watch starts here, before anything is kept. */
+  get(path: string): T | undefined {
+    if (this.#following === null && !this.#closed) this.#watch();
+    const kept = this.#kept.get(path);
+    if (kept === undefined) return undefined;
+    if (performance.now() - kept.at <= MAX_AGE_MS) return kept.value;
+    this.#kept.delete(path);
+    return undefined;
+  }
+
+  /** Keeps `value` for `path` while the watch runs. */
+  keep(path: string, value: T): void {
+    if (this.#watching) this.#kept.set(path, { value, at: performance.now() });
+  }
+
+  /** Drops what was kept for `path` (the server changed it itself). */
+  forget(path: string): void {
+    this.#kept.delete(path);
+  }
+
+  /** Stops the watch; nothing is kept from then on. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watching = false;
+    this.#kept.clear();
     try {
-      this.#watcher = Deno.watchFs(folder, { recursive: false });
-      this.#watching = true;
-      void this.#follow(this.#watcher);
+      this.#watcher?.close();
     } catch {
-      this.#watcher = null; // out of inotify instances or watches: every lookup is live
+      // closed already
     }
+    await this.#following;
+  }
+
+  #watch(): void {
+    try {
+      this.#watcher = Deno.watchFs(this.folder, { recursive: false });
+    } catch {
+      this.#following = Promise.resolve(); // out of inotify instances or watches: every lookup is live
+      return;
+    }
+    this.#watching = true;
+    this.#following = this.#follow(this.#watcher);
   }
 
   async #follow(watcher: Deno.FsWatcher): Promise<void> {
@@ -36,36 +85,6 @@ export class WatchedNames<T> {
     } finally {
       this.#watching = false;
       this.#kept.clear();
-    }
-  }
-
-  /** Whether `path` is one of the watched names of the folder. */
-  covers(path: string): boolean {
-    return this.names.has(basename(path)) && dirname(path) === this.folder;
-  }
-
-  /** What was kept for `path`, or undefined. */
-  get(path: string): T | undefined {
-    return this.#kept.get(path);
-  }
-
-  /** Keeps `value` for `path` while the watch runs. */
-  keep(path: string, value: T): void {
-    if (this.#watching) this.#kept.set(path, value);
-  }
-
-  /** Drops what was kept for `path` (the server changed it itself). */
-  forget(path: string): void {
-    this.#kept.delete(path);
-  }
-
-  close(): void {
-    this.#watching = false;
-    this.#kept.clear();
-    try {
-      this.#watcher?.close();
-    } catch {
-      // closed already
     }
   }
 }

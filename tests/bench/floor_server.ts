@@ -54,6 +54,7 @@ async function session(conn: Deno.TcpConn): Promise<void> {
   let buffer: Uint8Array | null = null;
   let cwd = root;
   await reply("220 ready");
+  // One read, one command: true of curl and the load generator, which wait for each reply.
   for (let n = await conn.read(line); n !== null; n = await conn.read(line)) {
     const text = decoder.decode(line.subarray(0, n)).trim();
     const space = text.indexOf(" ");

@@ -464,7 +464,6 @@ export const proftpd: Server = {
   },
 };
 
-/** Every server, peers first, in table order. */
 /**
  * The Deno floor (floor_server.ts): Deno's own cost of greeting and moving
  * bytes, without xxftp's layers; where it trails the best peer, so must xxftp.
@@ -493,4 +492,5 @@ export const denoFloor: Server = {
   },
 };
 
+/** Every server, peers first, in table order, then the Deno floor. */
 export const SERVERS: Server[] = [vsftpd, pureFtpd, proftpd, pyftpdlib, xxftp, denoFloor];

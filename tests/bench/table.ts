@@ -68,9 +68,9 @@ export function markdown(
     `| figure | ${servers.map((s) => s.header).join(" | ")} | xxftp vs best peer |`,
     `|---|${servers.map(() => "---|").join("")}---|`,
   ];
+  const compared = new Set(servers.filter((s) => !s.reference).map((s) => s.name));
   for (const row of rows) {
     const cells = servers.map((s) => ({ name: s.name, v: results.median(row.key, s.name) }));
-    const compared = new Set(servers.filter((s) => !s.reference).map((s) => s.name));
     const numbers = cells.filter((c): c is { name: string; v: number } =>
       typeof c.v === "number" && compared.has(c.name)
     );

@@ -254,7 +254,7 @@ export function roundTasks(run: Run, s: Server, round: number) {
     const login: [string, string] = ["anonymous", "bench@"];
     kinds.push({ s, kind: "sessions", clients: cfg.clients, seconds: cfg.window, login });
   }
-  if (s.passwordUser) {
+  if (s.passwordUser && measures(s, "password")) {
     const login: [string, string] = [tree.user, tree.password];
     kinds.push({ s, kind: "password", clients: cfg.clients, seconds: cfg.window, login });
   }
