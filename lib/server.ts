@@ -8,6 +8,7 @@ import { checkTree } from "./core/check.ts";
 import { join } from "node:path";
 import type { Credential } from "./core/accounts.ts";
 import type { ServerStatus } from "./core/activity.ts";
+import type { DoorHandle } from "./net/door.ts";
 import { createCore } from "./core/core.ts";
 import { type EventSink, stamped } from "./core/events.ts";
 import type { Confinement } from "./core/vfs.ts";
@@ -120,7 +121,13 @@ export async function startServer(
   };
   await sweep();
   const core = createCore(storage, opts, log, confinement, sink);
-  const ftp = startFtpDoor(core, opts);
+  let ftp: DoorHandle;
+  try {
+    ftp = startFtpDoor(core, opts);
+  } catch (err) {
+    await storage.close(); // it holds the root's watch
+    throw err;
+  }
   let get = null;
   try {
     get = opts.getPort === null ? null : startGetDoor(core, { ...opts, port: opts.getPort });

@@ -21,21 +21,21 @@ const MAX_AGE_MS = 1000;
 export class WatchedNames<T> {
   readonly #kept = new Map<string, { value: T; at: number }>();
   #watcher: Deno.FsWatcher | null = null;
-  /** The loop taking the watcher's events, once started. */
-  #following: Promise<void> | null = null;
+  /** The loop taking the watcher's events. */
+  #following: Promise<void> = Promise.resolve();
   #watching = false;
-  #closed = false;
 
-  constructor(readonly folder: string, private readonly names: ReadonlySet<string>) {}
+  constructor(readonly folder: string, private readonly names: ReadonlySet<string>) {
+    this.#watch();
+  }
 
   /** Whether `path` is one of the watched names of the folder. */
   covers(path: string): boolean {
     return this.names.has(basename(path)) && dirname(path) === this.folder;
   }
 
-  /** What was kept for `path`, or undefined. The watch starts here, before anything is kept. */
+  /** What was kept for `path`, or undefined. */
   get(path: string): T | undefined {
-    if (this.#following === null && !this.#closed) this.#watch();
     const kept = this.#kept.get(path);
     if (kept === undefined) return undefined;
     if (performance.now() - kept.at <= MAX_AGE_MS) return kept.value;
@@ -55,7 +55,6 @@ export class WatchedNames<T> {
 
   /** Stops the watch; nothing is kept from then on. */
   async close(): Promise<void> {
-    this.#closed = true;
     this.#watching = false;
     this.#kept.clear();
     try {
@@ -70,8 +69,7 @@ export class WatchedNames<T> {
     try {
       this.#watcher = Deno.watchFs(this.folder, { recursive: false });
     } catch {
-      this.#following = Promise.resolve(); // out of inotify instances or watches: every lookup is live
-      return;
+      return; // out of inotify instances or watches: every lookup is live
     }
     this.#watching = true;
     this.#following = this.#follow(this.#watcher);

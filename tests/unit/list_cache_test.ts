@@ -187,7 +187,7 @@ Deno.test("list cache: another watch of the process on the root (the banners') l
   const statSync = deno.statSync;
   let stats = 0;
   try {
-    assert.equal(await storage.stat(join(root, "xxftp.welcome")), null); // the root's watch starts
+    assert.equal(await storage.stat(join(root, "xxftp.welcome")), null); // a banner kept
     await listing(storage, big); // kept; the probe folder made in the root is an event of the root's watch
     await new Promise((r) => setTimeout(r, 100)); // every event has come
     deno.statSync = (path) => {

@@ -27,7 +27,7 @@ Deno.test("kept values of watched names go with any change in the folder, or aft
     assert.ok(names.covers(a));
     assert.ok(!names.covers(join(root, "c")), "a name not watched");
     assert.ok(!names.covers(join(root, "sub", "a")), "a watched name in another folder");
-    assert.equal(names.get(a), undefined, "nothing kept yet (the watch starts here)");
+    assert.equal(names.get(a), undefined, "nothing kept yet");
     names.keep(a, "kept");
     assert.equal(names.get(a), "kept");
     names.forget(a);
