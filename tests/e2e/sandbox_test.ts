@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { workerPermissions } from "../../lib/sandbox.ts";
-import type { ServerOptions } from "../../lib/server.ts";
 import { epsvConnect, RawClient, readAll } from "../support/raw.ts";
 import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
+import { serverOptions } from "../support/server_options.ts";
 
 /**
  * Starts the leaky server in a Worker; `narrow` gives it the permissions the
@@ -17,27 +17,7 @@ async function leakyServer(root: string, narrow: boolean) {
       permissions: narrow ? workerPermissions([root]) : "inherit",
     },
   });
-  const options: ServerOptions = {
-    root,
-    share: false,
-    host: "127.0.0.1",
-    port: 0,
-    passivePorts: null,
-    publicHost: null,
-    maxConnections: 10,
-    maxPerIp: 10,
-    idleTimeoutMs: 30000,
-    loginTimeoutMs: 30000,
-    dataTimeoutMs: 10000,
-    maxLoginFailures: 5,
-    banSeconds: 60,
-    loginFailDelayMs: 10,
-    allowOutside: [],
-    tls: null,
-    readOnly: false,
-    getPort: null,
-    http: null,
-  };
+  const options = serverOptions(root);
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (e) => resolve(e.data as number);
     worker.postMessage(options);

@@ -4,7 +4,8 @@
  * watch; the kernel's list of this process's inotify watches does.
  */
 import assert from "node:assert/strict";
-import { type ServerOptions, startServer } from "../../lib/server.ts";
+import { startServer } from "../../lib/server.ts";
+import { serverOptions } from "../support/server_options.ts";
 
 /**
  * The inotify watches this process holds on `path`'s inode (Deno keeps one
@@ -29,27 +30,7 @@ function watchesOf(path: string): number {
 Deno.test("a server whose FTP port is taken fails to start and leaves no watch open", async () => {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "xxftp-start-" }));
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const options: ServerOptions = {
-    root,
-    share: false,
-    host: "127.0.0.1",
-    port: taken.addr.port,
-    passivePorts: null,
-    publicHost: null,
-    maxConnections: 10,
-    maxPerIp: 10,
-    idleTimeoutMs: 30000,
-    loginTimeoutMs: 30000,
-    dataTimeoutMs: 10000,
-    maxLoginFailures: 5,
-    banSeconds: 60,
-    loginFailDelayMs: 10,
-    allowOutside: [],
-    tls: null,
-    readOnly: false,
-    getPort: null,
-    http: null,
-  };
+  const options = serverOptions(root, taken.addr.port);
   await assert.rejects(startServer(options, () => {}), Deno.errors.AddrInUse);
   assert.equal(watchesOf(root), 0, "the root's watch was left open");
   await Deno.remove(root, { recursive: true });
