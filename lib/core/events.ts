@@ -68,10 +68,24 @@ export type EventSink = (e: LogEvent) => void;
 /** An event as it is made: the common fields it lacks are filled in by `stamped`. */
 export type EventInput = EventDetail & Partial<EventCommon>;
 
+/** The millisecond last written as text, and that text: events come many to a millisecond. */
+let lastMs = -1;
+let lastIso = "";
+
+/** Now as an ISO 8601 text, made once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** The event with its time (now, unless given) and the common fields it did not set as null. */
 export function stamped(e: EventInput): LogEvent {
   return {
-    time: new Date().toISOString(),
+    time: isoNow(),
     session: null,
     ip: null,
     user: null,

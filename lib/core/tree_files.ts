@@ -148,10 +148,17 @@ export class TreeConfig {
     private readonly ceiling: Perms = ALL_PERMS,
   ) {
     this.#granted = this.#capped(ALL_PERMS);
+    this.#banners = {
+      "xxftp.welcome": join(root, "xxftp.welcome"),
+      "xxftp.goodbye": join(root, "xxftp.goodbye"),
+    };
   }
 
   /** What a user root without a permission file grants: everything under the ceiling. */
   readonly #granted: Perms;
+
+  /** The banners' paths, joined once: every session asks for both. */
+  readonly #banners: Record<"xxftp.welcome" | "xxftp.goodbye", string>;
 
   /** Parses a permission file, within the ceiling. */
   readonly #parseCapped = (text: string): Parsed<Perms> => {
@@ -199,7 +206,7 @@ export class TreeConfig {
   /** Text of `xxftp.welcome` or `xxftp.goodbye` in the root, or null (also when it cannot be had now). */
   banner(name: "xxftp.welcome" | "xxftp.goodbye"): Promise<string | null> {
     return this.#read(
-      join(this.root, name),
+      this.#banners[name],
       null,
       null,
       (t) => ({ value: t.trim() === "" ? null : t, problems: [] }),

@@ -12,8 +12,6 @@
  * to a file from outside, the folder itself replaced. A link, or a file that
  * has other names, is never kept: its content changes where no watch looks.
  */
-import { basename, dirname } from "node:path";
-
 /** The longest a value is kept, whatever the watch says. */
 const MAX_AGE_MS = 1000;
 
@@ -25,13 +23,17 @@ export class WatchedNames<T> {
   #following: Promise<void> = Promise.resolve();
   #watching = false;
 
+  /** The folder's path with one slash after it, ready for a name. */
+  readonly #prefix: string;
+
   constructor(readonly folder: string, private readonly names: ReadonlySet<string>) {
+    this.#prefix = folder.endsWith("/") ? folder : `${folder}/`;
     this.#watch();
   }
 
-  /** Whether `path` is one of the watched names of the folder. */
+  /** Whether `path` is one of the watched names of the folder (asked on every stat: no path parsing). */
   covers(path: string): boolean {
-    return this.names.has(basename(path)) && dirname(path) === this.folder;
+    return path.startsWith(this.#prefix) && this.names.has(path.slice(this.#prefix.length));
   }
 
   /** What was kept for `path`, or undefined. */
