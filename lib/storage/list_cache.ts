@@ -22,7 +22,7 @@
  * another machine on a network file system.
  */
 import { setImmediate } from "node:timers";
-import { statOf } from "./local_stat.ts";
+import { folderWatchSeesAll, statOf } from "./local_stat.ts";
 import type { Listed } from "./storage.ts";
 
 /** Entries examined between turns given to other sessions while a folder is listed. */
@@ -43,7 +43,7 @@ const slashed = (path: string) => path.endsWith("/") ? path : `${path}/`;
 function examine(prefix: string, name: string, link: boolean): Kept {
   try {
     const info = Deno.statSync(prefix + name);
-    return { name, stat: statOf(info), link, stable: !link && info.isFile && info.nlink === 1 };
+    return { name, stat: statOf(info), link, stable: !link && folderWatchSeesAll(info) };
   } catch {
     return { name, stat: null, link, stable: false };
   }

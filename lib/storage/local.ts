@@ -15,7 +15,7 @@ import {
   readFolder,
   yieldToOthers,
 } from "./list_cache.ts";
-import { statOf } from "./local_stat.ts";
+import { folderWatchSeesAll, statOf } from "./local_stat.ts";
 import { WatchedNames } from "./watched_names.ts";
 import {
   BANNER_FILES,
@@ -82,6 +82,34 @@ function now<T>(path: string, call: () => T): Promise<T> {
 
 /** Deno's errors that only mean "nothing there". */
 const ABSENT = [Deno.errors.NotFound, Deno.errors.NotADirectory, Deno.errors.FilesystemLoop];
+
+/** Whether a Deno error only means "nothing there". */
+const isDenoAbsence = (err: unknown) => ABSENT.some((kind) => err instanceof kind);
+
+/** A banner's stat, kept while the root's watch reports no change (see watched_names.ts). */
+function bannerStat(banners: WatchedNames<Stat | null>, path: string): Stat | null {
+  const kept = banners.get(path);
+  if (kept !== undefined) return kept;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (err) {
+    if (!isDenoAbsence(err)) throw err;
+    banners.keep(path, null);
+    return null;
+  }
+  if (folderWatchSeesAll(info)) {
+    const stat = statOf(info);
+    banners.keep(path, stat);
+    return stat;
+  }
+  try {
+    return statOf(Deno.statSync(path)); // a link, a folder or a file with other names: live
+  } catch (err) {
+    if (isDenoAbsence(err)) return null;
+    throw err;
+  }
+}
 
 /** A storage error that only means "nothing there". */
 const isAbsence = (e: unknown) =>
@@ -222,41 +250,17 @@ export class LocalStorage implements Storage {
   readonly #absences = new Absences();
 
   stat(path: string): Promise<Stat | null> {
-    if (this.#banners?.covers(path)) return now(path, () => this.#bannerStat(path));
+    const banners = this.#banners;
+    if (banners?.covers(path)) return now(path, () => bannerStat(banners, path));
     if (this.#absences.has(path)) return Promise.resolve(null);
     try {
       return Promise.resolve(statOf(Deno.statSync(path)));
     } catch (err) {
-      if (!ABSENT.some((kind) => err instanceof kind)) {
+      if (!isDenoAbsence(err)) {
         return Promise.reject(storageError(err, path));
       }
       this.#absences.add(path);
       return Promise.resolve(null);
-    }
-  }
-
-  /** A banner's stat, kept while the root's watch reports no change (see watched_names.ts). */
-  #bannerStat(path: string): Stat | null {
-    const kept = this.#banners!.get(path);
-    if (kept !== undefined) return kept;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(path);
-    } catch (err) {
-      if (!ABSENT.some((kind) => err instanceof kind)) throw err;
-      this.#banners!.keep(path, null);
-      return null;
-    }
-    if (info.isFile && info.nlink === 1) {
-      const stat = statOf(info);
-      this.#banners!.keep(path, stat);
-      return stat;
-    }
-    try {
-      return statOf(Deno.statSync(path)); // a link, a folder or a file with other names: live
-    } catch (err) {
-      if (ABSENT.some((kind) => err instanceof kind)) return null;
-      throw err;
     }
   }
 

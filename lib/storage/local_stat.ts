@@ -32,3 +32,12 @@ export function statOf(info: Deno.FileInfo): Stat {
     info.ino,
   );
 }
+
+/**
+ * Whether a watch on an entry's folder sees every change of it: a plain file
+ * with a single name (not a link, whose target changes elsewhere, nor a file
+ * written through another name). `info` is the entry's own (lstat) info.
+ */
+export function folderWatchSeesAll(info: Deno.FileInfo): boolean {
+  return info.isFile && !info.isSymlink && info.nlink === 1;
+}
