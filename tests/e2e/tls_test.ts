@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeCert } from "../support/cert.ts";
 import { RawClient } from "../support/raw.ts";
-import { ftplib, makeTree, randomBytes, run, sameBytes, startServer } from "../support/server.ts";
+import {
+  ftplib,
+  makeTree,
+  randomBytes,
+  resetFlood,
+  run,
+  sameBytes,
+  startServer,
+} from "../support/server.ts";
 
 async function tlsTree() {
   const root = await makeTree({
@@ -218,6 +226,35 @@ Deno.test("implicit FTPS: a connection over the limit is closed, never answered 
     assert.equal(n, null, "closed without a byte (a TLS client could not read a 421)");
     second.close();
     first.close();
+  } finally {
+    await Deno.remove(t.certs, { recursive: true });
+  }
+});
+
+Deno.test("implicit FTPS and HTTPS: connections reset before the server takes them stop neither door", async () => {
+  const t = await tlsTree();
+  try {
+    await using srv = await startServer(t.root, {
+      args: ["--tls-cert", t.cert, "--tls-key", t.key, "--implicit-tls", "--http", "0"],
+      denoFlags: tlsFlags(t),
+    });
+    for (const port of [srv.port, srv.httpPort!]) await resetFlood(port, 500);
+    // The flood came from this address: until the server has seen each reset, its connections
+    // hold this address's slots (--max-per-ip 50), and a refused TLS client gets no reply. A reset
+    // mid-handshake must end at once, not at the handshake's time limit (15 s).
+    const fetched = async (url: string) => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const got = await run("curl", ["-sS", "-k", "-u", "bob:secret", url]);
+        if (got.stdout === "hello over tls" || Date.now() > deadline) return got;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const ftps = await fetched(`ftps://127.0.0.1:${srv.port}/hello.txt`);
+    assert.equal(ftps.stdout, "hello over tls", ftps.stderr);
+    const https = await fetched(`https://127.0.0.1:${srv.httpPort}/hello.txt`);
+    assert.equal(https.stdout, "hello over tls", https.stderr);
+    assert.ok(!/accept loop ended|accept failed/.test(srv.output()), srv.output().slice(-400));
   } finally {
     await Deno.remove(t.certs, { recursive: true });
   }
