@@ -4,7 +4,7 @@
  * changed, so an edit is seen on the next command without a restart.
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { type Stat, type Storage, StorageError } from "../storage/storage.ts";
+import { type BannerFile, type Stat, type Storage, StorageError } from "../storage/storage.ts";
 
 /** A permission a folder grants. */
 export type Perm = "read" | "write" | "modify";
@@ -158,7 +158,7 @@ export class TreeConfig {
   readonly #granted: Perms;
 
   /** The banners' paths, joined once: every session asks for both. */
-  readonly #banners: Record<"xxftp.welcome" | "xxftp.goodbye", string>;
+  readonly #banners: Record<BannerFile, string>;
 
   /** Parses a permission file, within the ceiling. */
   readonly #parseCapped = (text: string): Parsed<Perms> => {
@@ -204,7 +204,7 @@ export class TreeConfig {
   }
 
   /** Text of `xxftp.welcome` or `xxftp.goodbye` in the root, or null (also when it cannot be had now). */
-  banner(name: "xxftp.welcome" | "xxftp.goodbye"): Promise<string | null> {
+  banner(name: BannerFile): Promise<string | null> {
     return this.#read(
       this.#banners[name],
       null,

@@ -82,7 +82,12 @@ export interface Capabilities {
 }
 
 /** The root's banner files (tree_files.ts), read by every session: a store may keep their stats. */
-export const BANNER_FILES: ReadonlySet<string> = new Set(["xxftp.welcome", "xxftp.goodbye"]);
+export const BANNER_FILES: ReadonlySet<string> = new Set<BannerFile>([
+  "xxftp.welcome",
+  "xxftp.goodbye",
+]);
+/** The name of a banner file. */
+export type BannerFile = "xxftp.welcome" | "xxftp.goodbye";
 
 /** A place files live: a local folder tree or an object store. */
 export interface Storage {
