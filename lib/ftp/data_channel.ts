@@ -3,7 +3,9 @@
  * their arguments, the RFC 2577 bounce check, refusal of passive connections
  * from any address but the client's, and the data-wait time limit.
  */
+import type { Socket } from "node:net";
 import type { PassivePorts } from "./passive_ports.ts";
+import { NodeListener } from "../net/node_socket.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import { canonicalHost } from "../net/address.ts";
 import { type ByteStream, ConnectionLost, connStream, isNetworkError } from "../net/stream.ts";
@@ -78,9 +80,12 @@ export interface DataOptions {
 
 const EPSV_ONLY = reply(503, "EPSV ALL is in effect: use EPSV.");
 
+/** A passive listener: Deno's, or node's for TLS data (see lib/net/node_socket.ts). */
+type Listener = Deno.TcpListener | NodeListener;
+
 type Plan =
   | { kind: "none" }
-  | { kind: "passive"; listener: Deno.TcpListener; expiry: ReturnType<typeof setTimeout> }
+  | { kind: "passive"; listener: Listener; expiry: ReturnType<typeof setTimeout> }
   | { kind: "active"; target: HostPort };
 
 /** One session's data-connection state: at most one plan at a time. */
@@ -88,6 +93,8 @@ export class DataChannel {
   #plan: Plan = { kind: "none" };
   /** After EPSV ALL (RFC 2428 §4) only EPSV may set up data connections. */
   #epsvOnly = false;
+  /** The session ended: no new plan. */
+  #ended = false;
 
   constructor(
     /** The client's address, in canonical form (`canonicalHost`). */
@@ -105,11 +112,25 @@ export class DataChannel {
   passive(extended: boolean): number | Reply {
     if (this.#epsvOnly && !extended) return EPSV_ONLY;
     this.close();
-    const listener = this.opts.ports.listen(this.localHost);
+    return this.#listening(this.opts.ports.listen(this.localHost));
+  }
+
+  /** The same with a node:net listener, whose connections `open` gives as node sockets. */
+  async passiveNode(extended: boolean): Promise<number | Reply> {
+    if (this.#epsvOnly && !extended) return EPSV_ONLY;
+    this.close();
+    return this.#listening(await this.opts.ports.listenNode(this.localHost));
+  }
+
+  #listening(listener: Listener | null): number | Reply {
     if (listener === null) return reply(425, "No free passive port, try again later.");
+    if (this.#ended) {
+      listener.close(); // the session ended while node's listener was being set up
+      return replies.noData;
+    }
     const expiry = setTimeout(() => this.close(), this.opts.timeoutMs);
     this.#plan = { kind: "passive", listener, expiry };
-    return (listener.addr as Deno.NetAddr).port;
+    return listener instanceof NodeListener ? listener.port : (listener.addr as Deno.NetAddr).port;
   }
 
   /** The address to announce in a PASV reply. */
@@ -130,8 +151,9 @@ export class DataChannel {
   /**
    * Opens the planned data connection (consuming the plan), or says why not;
    * rejects with `ConnectionLost` when the client connected and reset at once.
+   * A node listener's connection comes as the node socket, paused.
    */
-  async open(signal: AbortSignal): Promise<ByteStream | Reply> {
+  async open(signal: AbortSignal): Promise<ByteStream | Socket | Reply> {
     const plan = this.#plan;
     this.#plan = { kind: "none" };
     if (plan.kind === "none") return replies.noData;
@@ -147,6 +169,8 @@ export class DataChannel {
     try {
       const stream = plan.kind === "active"
         ? await this.#dial(plan.target, stop.signal)
+        : plan.listener instanceof NodeListener
+        ? await this.#acceptNode(plan.listener, stop.signal)
         : await this.#accept(plan.listener, stop.signal);
       if (stream) return stream;
       if (timedOut) return replies.dataTimeout;
@@ -191,6 +215,28 @@ export class DataChannel {
         // closed by the abort handler already
       }
     }
+  }
+
+  /** `#accept` for a node listener. */
+  async #acceptNode(listener: NodeListener, stop: AbortSignal): Promise<Socket | null> {
+    const onStop = () => listener.close();
+    stop.addEventListener("abort", onStop);
+    try {
+      for (let socket = await listener.accept(); socket; socket = await listener.accept()) {
+        if (canonicalHost(socket.remoteAddress ?? "") === this.clientHost) return socket;
+        socket.destroy(); // another address tried to take the data connection
+      }
+      return null;
+    } finally {
+      stop.removeEventListener("abort", onStop);
+      listener.close();
+    }
+  }
+
+  /** Ends the channel with its session: drops the plan, and takes no new one. */
+  end(): void {
+    this.#ended = true;
+    this.close();
   }
 
   /** Drops any plan, closing a waiting listener. */

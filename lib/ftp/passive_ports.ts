@@ -8,6 +8,8 @@
  * spread their TIME_WAIT over many ports.
  */
 
+import { listenNode, type NodeListener } from "../net/node_socket.ts";
+
 /**
  * Where ports come from without `--passive-ports`: above Linux's default
  * ephemeral range (32768-60999), where this host's own client connections
@@ -42,16 +44,36 @@ export class PassivePorts {
    * configured range is full.
    */
   listen(hostname: string): Deno.TcpListener | null {
-    const tries = this.strict ? this.#span : Math.min(TRIES_BEFORE_ANY, this.#span);
-    for (let i = 0; i < tries; i++) {
-      const port = this.#low + this.#next;
-      this.#next = (this.#next + 1) % this.#span;
+    for (const port of this.#ports()) {
       try {
         return Deno.listen({ hostname, port });
       } catch (err) {
         if (!(err instanceof Deno.errors.AddrInUse)) throw err;
       }
     }
-    return this.strict ? null : Deno.listen({ hostname, port: 0 });
+    return null;
+  }
+
+  /** The same, as a node:net server (for TLS data connections, see node_socket.ts). */
+  async listenNode(hostname: string): Promise<NodeListener | null> {
+    for (const port of this.#ports()) {
+      try {
+        return await listenNode(hostname, port);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== "EADDRINUSE") throw err;
+      }
+    }
+    return null;
+  }
+
+  /** The ports to try in turn: the cursor's, then 0 (any) when no range was configured. */
+  *#ports(): Generator<number> {
+    const tries = this.strict ? this.#span : Math.min(TRIES_BEFORE_ANY, this.#span);
+    for (let i = 0; i < tries; i++) {
+      const port = this.#low + this.#next;
+      this.#next = (this.#next + 1) % this.#span; // before the yield: a taken port ends the walk
+      yield port;
+    }
+    if (!this.strict) yield 0;
   }
 }

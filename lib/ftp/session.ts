@@ -11,7 +11,9 @@ import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { afterMark, formatReply, replies, type Reply, reply } from "./replies.ts";
 import type { ByteStream } from "../net/stream.ts";
-import { secureStream } from "./tls.ts";
+import { Socket } from "node:net";
+import { socketStream } from "../net/node_socket.ts";
+import { secureSending, secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
@@ -150,7 +152,7 @@ export class Session {
     }
     this.#closed = true;
     this.transfer?.abort.abort();
-    this.#data?.close();
+    this.#data?.end();
     this.control.close();
   }
 
@@ -159,7 +161,12 @@ export class Session {
    * work, then its reply. Returns at once; ABOR stops it through the signal.
    * `bytes`, when known, lets a small transfer take a small buffer.
    */
-  startTransfer(what: string, work: TransferWork, bytes?: number): void {
+  startTransfer(
+    what: string,
+    direction: "send" | "receive",
+    work: TransferWork,
+    bytes?: number,
+  ): void {
     if (this.ctx.tls?.required && !this.protectData) {
       void this.send(reply(521, "Data connections must be protected: send PBSZ 0 and PROT P."));
       return;
@@ -171,7 +178,7 @@ export class Session {
       await this.send(
         reply(150, `Opening ${this.binary ? "BINARY" : "ASCII"} mode data connection for ${what}.`),
       );
-      const data = await this.#openData(abort.signal).catch((err) =>
+      const data = await this.#openData(abort.signal, direction).catch((err) =>
         replyForError(err, (line) => this.log(`${what}: ${line}`))
       );
       if ("code" in data) {
@@ -207,14 +214,32 @@ export class Session {
     this.transfer = t;
   }
 
-  /** The data connection, in TLS when PROT P is in force. */
-  async #openData(signal: AbortSignal): Promise<ByteStream | Reply> {
-    const plain = await this.data.open(signal);
-    if ("code" in plain || !this.protectData || this.ctx.tls === null) return plain;
+  /** Whether data connections go in TLS (PROT P, with TLS configured). */
+  get dataInTls(): boolean {
+    return this.protectData && this.ctx.tls !== null;
+  }
+
+  /**
+   * The data connection, in TLS when PROT P is in force. A node socket (from
+   * a listener opened in PROT P) that only sends gets Deno's native TLS.
+   */
+  async #openData(
+    signal: AbortSignal,
+    direction: "send" | "receive",
+  ): Promise<ByteStream | Reply> {
+    const opened = await this.data.open(signal);
+    if ("code" in opened) return opened;
+    const tls = this.protectData ? this.ctx.tls : null;
+    if (tls === null) return opened instanceof Socket ? socketStream(opened) : opened;
     try {
-      return await secureStream(plain, this.ctx.tls.dataContext, HANDSHAKE_MS);
+      if (opened instanceof Socket && direction === "send") {
+        return await secureSending(opened, tls.dataContext, HANDSHAKE_MS);
+      }
+      const plain = opened instanceof Socket ? socketStream(opened) : opened;
+      return await secureStream(plain, tls.dataContext, HANDSHAKE_MS);
     } catch (err) {
-      plain.close();
+      if (opened instanceof Socket) opened.destroy();
+      else opened.close();
       this.emit({ event: "tls", channel: "data", message: (err as Error).message });
       return reply(425, "Can't open data connection: TLS negotiation failed.");
     }

@@ -5,7 +5,9 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
+import { Inbox, INBOX_LIMIT, lost } from "../net/inbox.ts";
 import { type ByteStream, ConnectionLost } from "../net/stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
@@ -44,28 +46,21 @@ export function tlsContext(opts: TlsOptions, forData = false): SecureContext {
   return createSecureContext({ cert: opts.cert, key: opts.key, minVersion: "TLSv1.2", maxVersion });
 }
 
-/** Decrypted bytes waiting for the reader, beyond which the raw connection is not read. */
-const BACKLOG_LIMIT = 1 << 20;
-
 /**
- * Backpressure between the raw connection and the reader of decrypted bytes.
+ * Backpressure between the raw connection and the reader of decrypted bytes:
+ * the raw connection is not read while the inbox holds `INBOX_LIMIT` bytes.
  * (Pausing the TLS socket instead stalls it in Deno's node:tls.)
  */
 class Backlog {
-  bytes = 0;
   #waiting: (() => void)[] = [];
-
-  add(n: number): void {
-    this.bytes += n;
-  }
-
-  take(n: number): void {
-    this.bytes -= n;
-    if (this.bytes < BACKLOG_LIMIT) { for (const wake of this.#waiting.splice(0)) wake(); }
-  }
+  readonly inbox = new Inbox((waiting) => {
+    if (waiting < INBOX_LIMIT) { for (const wake of this.#waiting.splice(0)) wake(); }
+  });
 
   async room(): Promise<void> {
-    while (this.bytes >= BACKLOG_LIMIT) await new Promise<void>((r) => this.#waiting.push(r));
+    while (this.inbox.bytes >= INBOX_LIMIT) {
+      await new Promise<void>((r) => this.#waiting.push(r));
+    }
   }
 }
 
@@ -104,64 +99,41 @@ function duplexOver(stream: ByteStream, backlog: Backlog): Duplex {
   });
 }
 
-/** `err` as a `ConnectionLost`, keeping its text and itself as the cause. */
-function lost(err: unknown): ConnectionLost {
-  if (err instanceof ConnectionLost) return err;
-  const text = err instanceof Error ? err.message : String(err);
-  return new ConnectionLost(text, { cause: err });
-}
-
 /**
- * A ByteStream reading decrypted bytes from a TLS socket over `raw`. Its read()
- * returns null only after the peer's close_notify; every other end rejects.
+ * A ByteStream of a TLS socket over `raw`. With an inbox, read() returns
+ * decrypted bytes, and null only after the peer's close_notify; every other
+ * end rejects. Without one the stream only sends: what the peer sends is dropped.
  */
-function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStream {
-  const chunks: Uint8Array[] = [];
-  /** "open" while bytes may come, "ended" after close_notify, otherwise why the stream was lost. */
-  let state: "open" | "ended" | ConnectionLost = "open";
+function streamOver(socket: TLSSocket, raw: Duplex, inbox: Inbox | null): ByteStream {
   let rawError: unknown = null;
   /** Writes not yet taken by the TLS socket. */
   let writing = 0;
-  let wake: (() => void) | null = null;
-  const finish = (how: "ended" | ConnectionLost) => {
-    if (state === "open") state = how;
-    wake?.();
-    wake = null;
-  };
+  /** The TLS socket failed or closed. */
+  let failed = false;
   raw.on("error", (err) => rawError ??= err);
   /** The peer can no longer take what is written. */
-  const gone = () => socket.destroyed || rawError !== null || state instanceof ConnectionLost;
-  socket.on("data", (chunk: Uint8Array) => {
-    chunks.push(chunk);
-    backlog.add(chunk.length);
-    wake?.();
-    wake = null;
-  });
+  const gone = () => socket.destroyed || rawError !== null || failed || inbox?.lost === true;
+  if (inbox === null) socket.on("data", () => {});
+  else socket.on("data", (chunk: Uint8Array) => inbox.push(chunk));
   // Deno's node:tls says "end" both for close_notify and for a raw connection that
   // just ended. It decrypts each record as it arrives, so a close_notify ends the
   // TLS stream while the raw one is still open; after a bare FIN the raw side ended first.
   socket.on("end", () => {
-    finish(
+    inbox?.finish(
       raw.readableEnded ? new ConnectionLost("TLS stream ended without close_notify") : "ended",
     );
   });
-  socket.on("error", (err) => finish(lost(err)));
+  const fail = (why: ConnectionLost) => {
+    failed = true;
+    inbox?.finish(why);
+  };
+  socket.on("error", (err) => fail(lost(err)));
   // A reset raw connection closes the TLS socket with neither "end" nor "error".
-  socket.on("close", () => finish(lost(rawError ?? "connection closed without close_notify")));
+  socket.on("close", () => fail(lost(rawError ?? "connection closed without close_notify")));
   return {
-    async read(buf) {
-      while (chunks.length === 0 && state === "open") await new Promise<void>((r) => wake = r);
-      const chunk = chunks[0];
-      if (chunk === undefined) {
-        if (state instanceof ConnectionLost) throw state;
-        return null;
-      }
-      const n = Math.min(buf.length, chunk.length);
-      buf.set(chunk.subarray(0, n));
-      if (n < chunk.length) chunks[0] = chunk.subarray(n);
-      else chunks.shift();
-      backlog.take(n);
-      return n;
+    read(buf) {
+      if (inbox === null) return Promise.reject(new Error("this TLS stream only sends"));
+      return inbox.read(buf);
     },
     write(data) {
       // Deno's node:tls fails a zero-length write (EPERM); there is nothing to send anyway.
@@ -192,8 +164,27 @@ function streamOver(socket: TLSSocket, raw: Duplex, backlog: Backlog): ByteStrea
   };
 }
 
+/** Settles when `socket`'s handshake is done; rejects on failure or timeout. */
+function handshake(socket: TLSSocket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("TLS handshake timed out"));
+    }, timeoutMs);
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
 /** Runs the server side of a TLS handshake over `stream`; rejects on failure or timeout. */
-export function secureStream(
+export async function secureStream(
   stream: ByteStream,
   context: SecureContext,
   timeoutMs: number,
@@ -202,19 +193,24 @@ export function secureStream(
   const raw = duplexOver(stream, backlog);
   raw.on("error", () => {}); // the TLS socket reports the failure
   const socket = new TLSSocket(raw, { isServer: true, secureContext: context });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("TLS handshake timed out"));
-    }, timeoutMs);
-    socket.once("secure", () => {
-      clearTimeout(timer);
-      resolve(streamOver(socket, raw, backlog));
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    });
-  });
+  await handshake(socket, timeoutMs);
+  return streamOver(socket, raw, backlog.inbox);
+}
+
+/**
+ * The same over a node:net socket, for a connection that only sends (RETR,
+ * LIST): Deno then encrypts into the socket in native code, with much less
+ * CPU per byte. It cannot tell the peer's close_notify from a bare FIN, so
+ * it never reads: uploads go through `secureStream`.
+ */
+export async function secureSending(
+  raw: Socket,
+  context: SecureContext,
+  timeoutMs: number,
+): Promise<ByteStream> {
+  raw.setNoDelay(true);
+  const socket = new TLSSocket(raw, { isServer: true, secureContext: context });
+  raw.resume(); // accepted paused (node_socket.ts): the TLS layer now takes what it reads
+  await handshake(socket, timeoutMs);
+  return streamOver(socket, raw, null);
 }

@@ -71,7 +71,7 @@ function sendEntries(
   entries: AsyncIterable<Entry[]>,
   line: (e: Entry) => string,
 ): void {
-  s.startTransfer(what, async ({ data, transfer }) => {
+  s.startTransfer(what, "send", async ({ data, transfer }) => {
     for await (const batch of entries) {
       let text = "";
       for (const e of batch) text += line(e) + "\r\n";

@@ -7,9 +7,14 @@ import { REFUSALS } from "../errors.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
+/** A passive listener; node's kind when data goes in TLS (see lib/net/node_socket.ts). */
+function listen(s: Session, extended: boolean): number | Reply | Promise<number | Reply> {
+  return s.dataInTls ? s.data.passiveNode(extended) : s.data.passive(extended);
+}
+
 /** PASV: listen for the data connection; announce an IPv4 address. */
-export function pasv(s: Session): Reply {
-  const port = s.data.passive(false);
+export async function pasv(s: Session): Promise<Reply> {
+  const port = await listen(s, false);
   if (typeof port !== "number") return port;
   const text = formatPasv(s.data.announcedHost(), port);
   if (text === null) {
@@ -20,7 +25,7 @@ export function pasv(s: Session): Reply {
 }
 
 /** EPSV (RFC 2428): listen for the data connection; announce only the port. */
-export function epsv(s: Session, arg: string): Reply {
+export async function epsv(s: Session, arg: string): Promise<Reply> {
   const a = arg.trim().toUpperCase();
   if (a === "ALL") {
     s.data.epsvOnly();
@@ -30,7 +35,7 @@ export function epsv(s: Session, arg: string): Reply {
   if (a !== "" && a !== family) {
     return reply(522, `Network protocol not supported, use (${family}).`);
   }
-  const port = s.data.passive(true);
+  const port = await listen(s, true);
   if (typeof port !== "number") return port;
   return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
@@ -71,7 +76,7 @@ export function retr(s: Session, t: Target): Reply | void {
   if (!t.stat.isFile) return replies.notAFile;
   const size = t.stat.size;
   if (offset > size) return REFUSALS["past-end"];
-  s.startTransfer(`${t.path} (${size - offset} bytes)`, async (io) => {
+  s.startTransfer(`${t.path} (${size - offset} bytes)`, "send", async (io) => {
     const { data, buffer, transfer, signal } = io;
     let sent = false;
     try {
@@ -121,7 +126,7 @@ async function store(s: Session, t: Target, appending: boolean): Promise<Reply |
   if (t.stat === null && !(await core.storage.stat(dirname(t.realPath)))?.isDir) {
     return replies.notFound;
   }
-  s.startTransfer(t.path, async ({ data, signal, buffer, transfer }) => {
+  s.startTransfer(t.path, "receive", async ({ data, signal, buffer, transfer }) => {
     const source = {
       read: (buf: Uint8Array) => data.read(buf),
       signal,

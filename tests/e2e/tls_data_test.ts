@@ -1,0 +1,126 @@
+/**
+ * PROT P data connections are accepted by node:net listeners (Deno's native
+ * TLS sends through them; lib/net/node_socket.ts). The rules of Deno's
+ * listeners hold for them too: only the client's address gets the
+ * connection, a connection made before the command waits for it, PROT C
+ * after PASV still works, and a listener ends with its session.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { assertNoStackTrace, python, serveTree } from "../support/ftps.ts";
+import { randomBytes, sameBytes } from "../support/server.ts";
+
+Deno.test("PROT P: a thief's earlier connection is dropped; the client's own gets the file, then stores one", async () => {
+  const big = randomBytes(3 << 20);
+  const up = randomBytes(2 << 20);
+  await using srv = await serveTree({ "bob/big.bin": big });
+  await Deno.writeFile(join(srv.root, "up.src"), up);
+  const r = await python<Record<string, string | boolean>>(
+    srv,
+    `
+ftp = login()
+host, port = ftp.makepasv()
+thief = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.2", 0))
+time.sleep(0.2)
+conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+ftp.putcmd("RETR big.bin")
+out = {"r150": reply(ftp)}
+conn = CTX.wrap_socket(conn)
+data, clean = read_to_end(conn)
+out["same"] = data == disk("big.bin")
+out["close_notify"] = clean
+out["r226"] = reply(ftp)
+try:
+    out["thief"] = repr(thief.recv(100))
+except OSError as e:
+    out["thief"] = type(e).__name__
+with open(os.path.join(ROOT, "up.src"), "rb") as f:
+    out["stor"] = ftp.storbinary("STOR up.bin", f)
+out["list"] = "up.bin" in ftp.nlst()
+ftp.quit()
+print(json.dumps(out))
+`,
+  );
+  assert.match(String(r.r150), /^150 /);
+  assert.equal(r.same, true, "the client's connection carries the whole file");
+  assert.equal(r.close_notify, true, "the download ends with close_notify");
+  assert.match(String(r.r226), /^226 /);
+  assert.ok(r.thief === "b''" || r.thief === "ConnectionResetError", `thief got ${r.thief}`);
+  assert.match(String(r.stor), /^226 /);
+  assert.equal(r.list, true);
+  assert.ok(sameBytes(await Deno.readFile(join(srv.root, "bob/up.bin")), up));
+  assertNoStackTrace(srv);
+});
+
+Deno.test("PROT C after a PASV in PROT P: the listener's connection carries RETR and STOR in clear text", async () => {
+  const file = randomBytes(1 << 20);
+  await using srv = await serveTree({ "bob/f.bin": file });
+  const r = await python<Record<string, string | boolean>>(
+    srv,
+    `
+ftp = login()
+out = {}
+host, port = ftp.makepasv()
+out["prot_c"] = ftp.sendcmd("PROT C")
+conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+ftp.putcmd("RETR f.bin")
+out["r150"] = reply(ftp)
+data, _ = read_to_end(conn)
+out["same"] = data == disk("f.bin")
+out["r226"] = reply(ftp)
+ftp.sendcmd("PROT P")
+host, port = ftp.makepasv()
+ftp.sendcmd("PROT C")
+conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+ftp.putcmd("STOR g.bin")
+out["s150"] = reply(ftp)
+conn.sendall(data)
+conn.close()
+out["s226"] = reply(ftp)
+ftp.quit()
+print(json.dumps(out))
+`,
+  );
+  assert.match(String(r.prot_c), /^200 /);
+  assert.match(String(r.r150), /^150 /);
+  assert.equal(r.same, true);
+  assert.match(String(r.r226), /^226 /);
+  assert.match(String(r.s150), /^150 /);
+  assert.match(String(r.s226), /^226 /);
+  assert.ok(sameBytes(await Deno.readFile(join(srv.root, "bob/g.bin")), file));
+  assertNoStackTrace(srv);
+});
+
+Deno.test("PROT P: a passive listener closes when its session ends, and when ABOR drops it", async () => {
+  await using srv = await serveTree({ "bob/f.txt": "x" });
+  const r = await python<Record<string, string>>(
+    srv,
+    `
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return "accepted"
+    except ConnectionRefusedError:
+        return "refused"
+
+ftp = login()
+host, port = ftp.makepasv()
+out = {"open": "listening" if refused(port) == "accepted" else "not listening"}
+ftp.quit()
+time.sleep(0.3)
+out["after_quit"] = refused(port)
+ftp = login()
+host, port = ftp.makepasv()
+out["abor"] = ftp.sendcmd("ABOR")
+time.sleep(0.3)
+out["after_abor"] = refused(port)
+ftp.quit()
+print(json.dumps(out))
+`,
+  );
+  assert.equal(r.open, "listening");
+  assert.equal(r.after_quit, "refused");
+  assert.match(r.abor, /^225 /);
+  assert.equal(r.after_abor, "refused");
+  assertNoStackTrace(srv);
+});
