@@ -119,7 +119,8 @@ export class DataChannel {
   async passiveNode(extended: boolean): Promise<number | Reply> {
     if (this.#epsvOnly && !extended) return EPSV_ONLY;
     this.close();
-    return this.#listening(await this.opts.ports.listenNode(this.localHost));
+    const fromClient = (address: string) => canonicalHost(address) === this.clientHost;
+    return this.#listening(await this.opts.ports.listenNode(this.localHost, fromClient));
   }
 
   #listening(listener: Listener | null): number | Reply {
@@ -217,16 +218,12 @@ export class DataChannel {
     }
   }
 
-  /** `#accept` for a node listener. */
+  /** `#accept` for a node listener, which refuses other addresses itself. */
   async #acceptNode(listener: NodeListener, stop: AbortSignal): Promise<Socket | null> {
     const onStop = () => listener.close();
     stop.addEventListener("abort", onStop);
     try {
-      for (let socket = await listener.accept(); socket; socket = await listener.accept()) {
-        if (canonicalHost(socket.remoteAddress ?? "") === this.clientHost) return socket;
-        socket.destroy(); // another address tried to take the data connection
-      }
-      return null;
+      return await listener.take();
     } finally {
       stop.removeEventListener("abort", onStop);
       listener.close();

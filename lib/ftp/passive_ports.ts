@@ -54,11 +54,14 @@ export class PassivePorts {
     return null;
   }
 
-  /** The same, as a node:net server (for TLS data connections, see node_socket.ts). */
-  async listenNode(hostname: string): Promise<NodeListener | null> {
+  /** The same, as a node:net server taking what `accepts` (TLS data, see node_socket.ts). */
+  async listenNode(
+    hostname: string,
+    accepts: (address: string) => boolean,
+  ): Promise<NodeListener | null> {
     for (const port of this.#ports()) {
       try {
-        return await listenNode(hostname, port);
+        return await listenNode(hostname, port, accepts);
       } catch (err) {
         if ((err as { code?: unknown }).code !== "EADDRINUSE") throw err;
       }

@@ -188,6 +188,7 @@ export class Session {
       t.startedAt = Date.now();
       const onAbort = () => data.close();
       abort.signal.addEventListener("abort", onAbort);
+      if (abort.signal.aborted) data.close(); // stopped while the data connection was opening
       let result: Reply;
       const buffer = this.ctx.buffers.take(bytes);
       try {

@@ -7,8 +7,9 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
-import { Inbox, INBOX_LIMIT, lost } from "../net/inbox.ts";
-import { type ByteStream, ConnectionLost } from "../net/stream.ts";
+import { Inbox, INBOX_LIMIT } from "../net/inbox.ts";
+import { endSocket } from "../net/node_socket.ts";
+import { type ByteStream, ConnectionLost, lost } from "../net/stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
 export interface TlsOptions {
@@ -150,17 +151,9 @@ function streamOver(socket: TLSSocket, raw: Duplex, inbox: Inbox | null): ByteSt
         })
       );
     },
-    close() {
-      if (socket.destroyed) return;
-      // Bytes still on their way mean the transfer was stopped (ABOR): cut it at once.
-      if (writing > 0) return void socket.destroy();
-      // close_notify first, so the peer knows the data is complete; give up after a while.
-      const timer = setTimeout(() => socket.destroy(), 2000);
-      socket.end(() => {
-        clearTimeout(timer);
-        socket.destroy();
-      });
-    },
+    // Bytes still on their way mean the transfer was stopped (ABOR): cut it at
+    // once; otherwise close_notify first, so the peer knows the data is complete.
+    close: () => endSocket(socket, writing > 0),
   };
 }
 
@@ -211,6 +204,7 @@ export async function secureSending(
   raw.setNoDelay(true);
   const socket = new TLSSocket(raw, { isServer: true, secureContext: context });
   raw.resume(); // accepted paused (node_socket.ts): the TLS layer now takes what it reads
+  socket.once("close", () => raw.destroy());
   await handshake(socket, timeoutMs);
   return streamOver(socket, raw, null);
 }

@@ -11,8 +11,7 @@ export const INBOX_LIMIT = 1 << 20;
 /** Chunks waiting for `read`, and how the source ended. */
 export class Inbox {
   #chunks: Uint8Array[] = [];
-  /** Bytes pushed and not yet read. */
-  bytes = 0;
+  #bytes = 0;
   /** "open" while bytes may come, "ended" at a proper end, otherwise why the stream was lost. */
   #state: "open" | "ended" | ConnectionLost = "open";
   #wake: (() => void) | null = null;
@@ -24,7 +23,7 @@ export class Inbox {
 
   push(chunk: Uint8Array): void {
     this.#chunks.push(chunk);
-    this.bytes += chunk.length;
+    this.#bytes += chunk.length;
     this.#wakeReader();
   }
 
@@ -32,6 +31,11 @@ export class Inbox {
   finish(how: "ended" | ConnectionLost): void {
     if (this.#state === "open") this.#state = how;
     this.#wakeReader();
+  }
+
+  /** Bytes pushed and not yet read. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Whether the source was lost (not ended properly). */
@@ -53,8 +57,8 @@ export class Inbox {
     buf.set(chunk.subarray(0, n));
     if (n < chunk.length) this.#chunks[0] = chunk.subarray(n);
     else this.#chunks.shift();
-    this.bytes -= n;
-    this.taken(this.bytes);
+    this.#bytes -= n;
+    this.taken(this.#bytes);
     return n;
   }
 
@@ -62,11 +66,4 @@ export class Inbox {
     this.#wake?.();
     this.#wake = null;
   }
-}
-
-/** `err` as a `ConnectionLost`, keeping its text and itself as the cause. */
-export function lost(err: unknown): ConnectionLost {
-  if (err instanceof ConnectionLost) return err;
-  const text = err instanceof Error ? err.message : String(err);
-  return new ConnectionLost(text, { cause: err });
 }

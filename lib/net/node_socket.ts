@@ -6,30 +6,34 @@
  * by a node:net server from the start.
  */
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { Inbox, INBOX_LIMIT, lost } from "./inbox.ts";
-import type { ByteStream } from "./stream.ts";
-
-/** Connections a NodeListener keeps until they are taken; more are refused. */
-const QUEUE_MAX = 8;
+import { Inbox, INBOX_LIMIT } from "./inbox.ts";
+import { type ByteStream, lost } from "./stream.ts";
 
 /**
- * A node:net server with Deno's listener shape: connections wait, paused,
- * until `accept` takes them (node hands each over as it comes, and one that
- * nobody takes at that moment would be lost).
+ * A node:net server for one data connection: the first connection from the
+ * client's address waits, paused, until `take` (node hands each over as it
+ * comes, and one that nobody held would be lost). Any other connection is
+ * closed as it comes, so other addresses cannot crowd the client's out.
  */
 export class NodeListener {
-  #queue: Socket[] = [];
+  /** The client's connection, arrived and not yet taken. */
+  #arrived: Socket | null = null;
+  #taken = false;
   #waiter: ((socket: Socket | null) => void) | null = null;
   #closed = false;
 
-  constructor(private readonly server: Server) {
+  constructor(private readonly server: Server, accepts: (address: string) => boolean) {
     server.on("connection", (socket: Socket) => {
       socket.on("error", () => {}); // until its stream listens: a reset then fails the transfer
+      const wanted = !this.#closed && !this.#taken && this.#arrived === null;
+      if (!wanted || !accepts(socket.remoteAddress ?? "")) return void socket.destroy();
       const waiter = this.#waiter;
       this.#waiter = null;
-      if (waiter !== null) waiter(socket);
-      else if (this.#queue.length < QUEUE_MAX) this.#queue.push(socket);
-      else socket.destroy();
+      if (waiter === null) this.#arrived = socket;
+      else {
+        this.#taken = true;
+        waiter(socket);
+      }
     });
     server.on("error", () => {}); // an accept that failed: the transfer waiting times out
   }
@@ -38,19 +42,25 @@ export class NodeListener {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** The next connection; null once closed. */
-  accept(): Promise<Socket | null> {
-    const socket = this.#queue.shift();
-    if (socket !== undefined || this.#closed) return Promise.resolve(socket ?? null);
+  /** The client's connection, when it comes; null once closed. */
+  take(): Promise<Socket | null> {
+    const socket = this.#arrived;
+    if (socket !== null) {
+      this.#arrived = null;
+      this.#taken = true;
+      return Promise.resolve(socket);
+    }
+    if (this.#closed) return Promise.resolve(null);
     return new Promise((resolve) => this.#waiter = resolve);
   }
 
-  /** Stops listening and drops the connections not taken; safe to call more than once. */
+  /** Stops listening and drops a connection not taken; safe to call more than once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.server.close();
-    for (const socket of this.#queue.splice(0)) socket.destroy();
+    this.#arrived?.destroy();
+    this.#arrived = null;
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.(null);
@@ -58,17 +68,22 @@ export class NodeListener {
 }
 
 /**
- * Listens on `hostname`:`port` (0: any free port). Accepted sockets start
- * paused, so no byte is read before the TLS layer takes them. Rejects with
- * node's error (code EADDRINUSE when the port is taken).
+ * Listens on `hostname`:`port` (0: any free port) for a connection from an
+ * address `accepts` takes. Accepted sockets start paused, so no byte is read
+ * before the TLS layer takes them. Rejects with node's error (code
+ * EADDRINUSE when the port is taken).
  */
-export function listenNode(hostname: string, port: number): Promise<NodeListener> {
+export function listenNode(
+  hostname: string,
+  port: number,
+  accepts: (address: string) => boolean,
+): Promise<NodeListener> {
   return new Promise((resolve, reject) => {
     const server = createServer({ pauseOnConnect: true });
     server.once("error", reject);
     server.listen({ host: hostname, port, exclusive: true }, () => {
       server.off("error", reject);
-      resolve(new NodeListener(server));
+      resolve(new NodeListener(server, accepts));
     });
   });
 }
@@ -90,17 +105,40 @@ export function socketStream(socket: Socket): ByteStream {
   socket.on("error", (err) => inbox.finish(lost(err)));
   socket.on("close", () => inbox.finish(lost("connection closed")));
   socket.resume();
+  /** Writes not yet taken by the socket. */
+  let writing = 0;
   return {
     read: (buf) => inbox.read(buf),
     write(data) {
       if (data.length === 0) return Promise.resolve();
       if (socket.destroyed || inbox.lost) return Promise.reject(lost("connection closed"));
+      writing++;
       return new Promise((resolve, reject) =>
-        socket.write(data, (err) => err ? reject(lost(err)) : resolve())
+        socket.write(data, (err) => {
+          writing--;
+          if (err) reject(lost(err));
+          else resolve();
+        })
       );
     },
-    close() {
-      socket.destroy();
-    },
+    close: () => endSocket(socket, writing > 0),
   };
+}
+
+/** How long a closing socket may take to send what it holds. */
+const END_MS = 2000;
+
+/**
+ * Closes `socket`: at once when `stopped` (an aborted transfer), otherwise
+ * after what it holds was sent and its end (a FIN, or close_notify first over
+ * TLS) went out, or after `END_MS`.
+ */
+export function endSocket(socket: Socket, stopped: boolean): void {
+  if (socket.destroyed) return;
+  if (stopped) return void socket.destroy();
+  const timer = setTimeout(() => socket.destroy(), END_MS);
+  socket.end(() => {
+    clearTimeout(timer);
+    socket.destroy();
+  });
 }

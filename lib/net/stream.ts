@@ -26,6 +26,13 @@ export class ConnectionLost extends Error {
   override name = "ConnectionLost";
 }
 
+/** `err` as a `ConnectionLost`, keeping its text and itself as the cause. */
+export function lost(err: unknown): ConnectionLost {
+  if (err instanceof ConnectionLost) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new ConnectionLost(text, { cause: err });
+}
+
 /** Deno's errors for a connection the peer or the network broke. */
 const NETWORK_ERRORS = [
   Deno.errors.ConnectionReset,
