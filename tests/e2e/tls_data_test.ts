@@ -3,10 +3,13 @@
  * TLS sends through them; lib/net/node_socket.ts). The rules of Deno's
  * listeners hold for them too: only the client's address gets the
  * connection, a connection made before the command waits for it, PROT C
- * after PASV still works, and a listener ends with its session.
+ * after PASV still works, and a listener ends with its session. Node's
+ * basic-ftp, another TLS client than Python's and curl's, goes through them.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { Writable } from "node:stream";
+import { Client } from "basic-ftp";
 import { assertNoStackTrace, python, serveTree } from "../support/ftps.ts";
 import { randomBytes, sameBytes } from "../support/server.ts";
 
@@ -126,5 +129,44 @@ print(json.dumps(out))
   assert.equal(r.after_quit, "refused");
   assert.match(r.abor, /^225 /);
   assert.equal(r.after_abor, "refused");
+  assertNoStackTrace(srv);
+});
+
+Deno.test("basic-ftp (Node) over explicit FTPS: MLSD listing, a 3 MiB upload and download, byte-correct", async () => {
+  const big = randomBytes(3 << 20);
+  await using srv = await serveTree({ "bob/docs/x.txt": "xx" });
+  await Deno.writeFile(join(srv.root, "big.src"), big);
+  const client = new Client(15000);
+  try {
+    await client.access({
+      host: "127.0.0.1",
+      port: srv.port,
+      user: "bob",
+      password: "secret",
+      secure: true,
+      secureOptions: { rejectUnauthorized: false },
+    });
+    const listed = await client.list("/docs");
+    assert.deepEqual(listed.map((f) => [f.name, f.size]), [["x.txt", 2]]);
+    await client.uploadFrom(join(srv.root, "big.src"), "/docs/big.bin");
+    assert.ok(sameBytes(await Deno.readFile(join(srv.root, "bob/docs/big.bin")), big));
+    const chunks: Uint8Array[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await client.downloadTo(sink, "/docs/big.bin");
+    const got = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      got.set(c, at);
+      at += c.length;
+    }
+    assert.ok(sameBytes(got, big), "the download is the uploaded file");
+  } finally {
+    client.close();
+  }
   assertNoStackTrace(srv);
 });
