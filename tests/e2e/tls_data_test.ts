@@ -4,7 +4,9 @@
  * listeners hold for them too: only the client's address gets the
  * connection, a connection made before the command waits for it, PROT C
  * after PASV still works, and a listener ends with its session. Node's
- * basic-ftp, another TLS client than Python's and curl's, goes through them.
+ * basic-ftp, another TLS client than Python's and curl's, goes through them;
+ * active mode (PORT), which dials with Deno and keeps the stream wrap, is
+ * tried beside them.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -129,6 +131,34 @@ print(json.dumps(out))
   assert.equal(r.after_quit, "refused");
   assert.match(r.abor, /^225 /);
   assert.equal(r.after_abor, "refused");
+  assertNoStackTrace(srv);
+});
+
+Deno.test("PROT P in active mode (PORT): ftplib stores, lists and retrieves byte-correct", async () => {
+  const file = randomBytes(3 << 20);
+  await using srv = await serveTree({});
+  await Deno.writeFile(join(srv.root, "up.src"), file);
+  const r = await python<Record<string, string | boolean>>(
+    srv,
+    `
+ftp = login()
+ftp.set_pasv(False)
+out = {}
+with open(os.path.join(ROOT, "up.src"), "rb") as f:
+    out["stor"] = ftp.storbinary("STOR a.bin", f)
+out["list"] = " ".join(ftp.nlst())
+buf = io.BytesIO()
+out["retr"] = ftp.retrbinary("RETR a.bin", buf.write)
+out["same"] = buf.getvalue() == disk("a.bin")
+ftp.quit()
+print(json.dumps(out))
+`,
+  );
+  assert.match(String(r.stor), /^226 /);
+  assert.equal(r.list, "a.bin");
+  assert.match(String(r.retr), /^226 /);
+  assert.equal(r.same, true);
+  assert.ok(sameBytes(await Deno.readFile(join(srv.root, "bob/a.bin")), file));
   assertNoStackTrace(srv);
 });
 
