@@ -10,7 +10,7 @@ import { DataChannel } from "./data_channel.ts";
 import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { afterMark, formatReply, replies, type Reply, reply } from "./replies.ts";
-import type { ByteStream } from "../net/stream.ts";
+import { type ByteStream, ConnectionLost } from "../net/stream.ts";
 import { Socket } from "node:net";
 import { socketStream } from "../net/node_socket.ts";
 import { secureSending, secureStream } from "./tls.ts";
@@ -241,6 +241,7 @@ export class Session {
     } catch (err) {
       if (opened instanceof Socket) opened.destroy();
       else opened.close();
+      if (err instanceof ConnectionLost) throw err; // gone before its handshake: 426, as in clear text
       this.emit({ event: "tls", channel: "data", message: (err as Error).message });
       return reply(425, "Can't open data connection: TLS negotiation failed.");
     }

@@ -160,19 +160,19 @@ function streamOver(socket: TLSSocket, raw: Duplex, inbox: Inbox | null): ByteSt
 /** Settles when `socket`'s handshake is done; rejects on failure or timeout. */
 function handshake(socket: TLSSocket, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("TLS handshake timed out"));
-    }, timeoutMs);
-    socket.once("secure", () => {
+    const settle = (err: Error | null) => {
       clearTimeout(timer);
-      resolve();
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
+      socket.off("secure", secure).off("error", settle).off("end", ended).off("close", closed);
+      if (err === null) return resolve();
       socket.destroy();
       reject(err);
-    });
+    };
+    const timer = setTimeout(() => settle(new Error("TLS handshake timed out")), timeoutMs);
+    const secure = () => settle(null);
+    // A connection reset before its handshake began ends, natively wrapped, with neither.
+    const ended = () => settle(new ConnectionLost("connection ended during the TLS handshake"));
+    const closed = () => settle(new ConnectionLost("connection closed during the TLS handshake"));
+    socket.on("secure", secure).on("error", settle).on("end", ended).on("close", closed);
   });
 }
 

@@ -5,9 +5,12 @@
  * cannot become a node:net socket, so such a connection must be accepted
  * by a node:net server from the start.
  */
-import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Server, Socket } from "node:net";
 import { Inbox, INBOX_LIMIT } from "./inbox.ts";
-import { type ByteStream, lost } from "./stream.ts";
+import { type ByteStream, ConnectionLost, lost } from "./stream.ts";
+
+/** What a listener got: the client's connection, or word that one was reset before it was taken. */
+type Arrival = Socket | ConnectionLost;
 
 /**
  * A node:net server for one data connection: the first connection from the
@@ -16,24 +19,24 @@ import { type ByteStream, lost } from "./stream.ts";
  * closed as it comes, so other addresses cannot crowd the client's out.
  */
 export class NodeListener {
-  /** The client's connection, arrived and not yet taken. */
-  #arrived: Socket | null = null;
+  /** What arrived and was not yet taken. */
+  #arrived: Arrival | null = null;
   #taken = false;
-  #waiter: ((socket: Socket | null) => void) | null = null;
+  #waiter: ((got: Arrival | null) => void) | null = null;
   #closed = false;
 
   constructor(private readonly server: Server, accepts: (address: string) => boolean) {
     server.on("connection", (socket: Socket) => {
       socket.on("error", () => {}); // until its stream listens: a reset then fails the transfer
+      const address = socket.remoteAddress; // none once the peer reset it
       const wanted = !this.#closed && !this.#taken && this.#arrived === null;
-      if (!wanted || !accepts(socket.remoteAddress ?? "")) return void socket.destroy();
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      if (waiter === null) this.#arrived = socket;
-      else {
-        this.#taken = true;
-        waiter(socket);
+      if (!wanted || (address !== undefined && !accepts(address))) return void socket.destroy();
+      if (address === undefined) {
+        socket.destroy();
+        // As Deno's accept() fails for it: the client connected and reset at once.
+        return this.#arrive(new ConnectionLost("data connection reset before the transfer"));
       }
+      this.#arrive(socket);
     });
     server.on("error", () => {}); // an accept that failed: the transfer waiting times out
   }
@@ -42,16 +45,21 @@ export class NodeListener {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** The client's connection, when it comes; null once closed. */
+  /**
+   * The client's connection, when it comes; null once closed. Rejects with
+   * `ConnectionLost` when a connection was reset before it could be taken.
+   */
   take(): Promise<Socket | null> {
-    const socket = this.#arrived;
-    if (socket !== null) {
+    const got = this.#arrived;
+    if (got !== null) {
       this.#arrived = null;
       this.#taken = true;
-      return Promise.resolve(socket);
+      return got instanceof ConnectionLost ? Promise.reject(got) : Promise.resolve(got);
     }
     if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiter = resolve);
+    return new Promise((resolve, reject) => {
+      this.#waiter = (got) => got instanceof ConnectionLost ? reject(got) : resolve(got);
+    });
   }
 
   /** Stops listening and drops a connection not taken; safe to call more than once. */
@@ -59,11 +67,21 @@ export class NodeListener {
     if (this.#closed) return;
     this.#closed = true;
     this.server.close();
-    this.#arrived?.destroy();
+    if (this.#arrived instanceof Socket) this.#arrived.destroy();
     this.#arrived = null;
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.(null);
+  }
+
+  #arrive(got: Arrival): void {
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    if (waiter === null) this.#arrived = got;
+    else {
+      this.#taken = true;
+      waiter(got);
+    }
   }
 }
 

@@ -91,7 +91,7 @@ print(json.dumps(out))
   assertNoStackTrace(srv);
 });
 
-Deno.test("FTPS download reset by the client: 426, one log line", async () => {
+Deno.test("FTPS download reset by the client, or its data connection reset before it was taken: 426", async () => {
   await using srv = await serveTree({ "bob/big.bin": new Uint8Array(32 << 20) });
   const r = await python<Record<string, string>>(
     srv,
@@ -101,12 +101,27 @@ conn = ftp.transfercmd("RETR big.bin")
 conn.recv(1000)
 reset(conn)
 out = {"retr": reply(ftp), "noop": ftp.sendcmd("NOOP")}
+# LIST: the client connects and resets before the server takes the data connection.
+port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
+reset(socket.create_connection(("127.0.0.1", port)))
+time.sleep(0.2)
+ftp.putcmd("LIST")
+out["list150"] = reply(ftp)
+out["list"] = reply(ftp) if out["list150"].startswith("150") else ""
+out["noop2"] = ftp.sendcmd("NOOP")
 ftp.quit()
 print(json.dumps(out))
 `,
   );
   assert.match(r.retr, /^426 /);
   assert.match(r.noop, /^200 /);
+  assert.match(r.list150, /^150 /);
+  assert.match(
+    r.list,
+    /^426 /,
+    "a data connection reset before the handshake is lost, as in clear text",
+  );
+  assert.match(r.noop2, /^200 /);
   await srv.waitFor("connection lost:");
   // Deno's node:tls took writes after the reset as delivered: the whole file was "sent".
   assert.match(srv.output(), /download failed: \/big\.bin/);
