@@ -11,8 +11,11 @@ import { randomBytes, sameBytes } from "../support/server.ts";
 
 type Step = { reply: string; same: boolean; temps: string[]; noop: string };
 
-/** Uploads 300,000 bytes over `old.bin`, ends the data connection with `how`, and reports. */
-const CUT_UPLOAD = `
+/**
+ * Uploads 300,000 bytes over `old.bin`, ends the data connection with `how`,
+ * and reports; and a LIST whose data connection was reset before it was taken.
+ */
+const FAULT_STEPS = `
 def cut_upload(ftp, how):
     before = disk("old.bin")
     conn = ftp.transfercmd("STOR old.bin")
@@ -21,6 +24,15 @@ def cut_upload(ftp, how):
     how(conn)
     r = reply(ftp)
     return {"reply": r, "same": disk("old.bin") == before, "temps": temps(""), "noop": ftp.sendcmd("NOOP")}
+
+def reset_before_list(ftp):
+    """LIST whose data connection the client made and reset before the server took it."""
+    port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
+    reset(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.2)
+    ftp.putcmd("LIST")
+    r150 = reply(ftp)
+    return {"list150": r150, "list": reply(ftp) if r150.startswith("150") else ""}
 `;
 
 Deno.test("FTPS upload cut off by a reset or a FIN without close_notify: 426, old file intact", async () => {
@@ -28,7 +40,7 @@ Deno.test("FTPS upload cut off by a reset or a FIN without close_notify: 426, ol
   await using srv = await serveTree({ "bob/old.bin": old });
   const r = await python<Record<string, Step>>(
     srv,
-    CUT_UPLOAD + `
+    FAULT_STEPS + `
 ftp = login()
 out = {"reset": cut_upload(ftp, reset), "fin": cut_upload(ftp, bare_fin)}
 conn = ftp.transfercmd("STOR old.bin")
@@ -59,20 +71,14 @@ Deno.test("plain FTP: a data connection reset during STOR, RETR or LIST is 426, 
   });
   const r = await python<Record<string, Step | string>>(
     srv,
-    CUT_UPLOAD + `
+    FAULT_STEPS + `
 ftp = login(tls=False)
 out = {"stor": cut_upload(ftp, reset)}
 conn = ftp.transfercmd("RETR big.bin")
 conn.recv(1000)
 reset(conn)
 out["retr"] = reply(ftp)
-# LIST: the client connects and resets before the server takes the data connection.
-port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
-reset(socket.create_connection(("127.0.0.1", port)))
-time.sleep(0.2)
-ftp.putcmd("LIST")
-out["list150"] = reply(ftp)
-out["list"] = reply(ftp) if out["list150"].startswith("150") else ""
+out.update(reset_before_list(ftp))
 out["noop"] = ftp.sendcmd("NOOP")
 ftp.quit()
 print(json.dumps(out))
@@ -95,19 +101,13 @@ Deno.test("FTPS download reset by the client, or its data connection reset befor
   await using srv = await serveTree({ "bob/big.bin": new Uint8Array(32 << 20) });
   const r = await python<Record<string, string>>(
     srv,
-    `
+    FAULT_STEPS + `
 ftp = login()
 conn = ftp.transfercmd("RETR big.bin")
 conn.recv(1000)
 reset(conn)
 out = {"retr": reply(ftp), "noop": ftp.sendcmd("NOOP")}
-# LIST: the client connects and resets before the server takes the data connection.
-port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
-reset(socket.create_connection(("127.0.0.1", port)))
-time.sleep(0.2)
-ftp.putcmd("LIST")
-out["list150"] = reply(ftp)
-out["list"] = reply(ftp) if out["list150"].startswith("150") else ""
+out.update(reset_before_list(ftp))
 out["noop2"] = ftp.sendcmd("NOOP")
 ftp.quit()
 print(json.dumps(out))

@@ -1,7 +1,6 @@
 /** Real FTP clients against a server whose tree is in a real Ceph RADOS Gateway (`s3://` root). */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Client } from "basic-ftp";
 import { startCeph } from "../support/ceph.ts";
 import {
@@ -14,6 +13,7 @@ import {
   startS3Server,
 } from "../support/s3_tree.ts";
 import { ftplib, lftpMirrorSession, randomBytes, run, sameBytes } from "../support/server.ts";
+import { collectingSink } from "../support/sink.ts";
 
 const MD5_OF_SECRET = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -199,18 +199,9 @@ print(json.dumps(out))
         assert.deepEqual(listed.map((f) => [f.name, f.size, f.isFile]), [["x.txt", 2, true]]);
         await client.uploadFrom(join(local, "x.txt"), "/docs/y.txt");
         await client.appendFrom(join(local, "x.txt"), "/docs/y.txt");
-        const chunks: Uint8Array[] = [];
-        const sink = new Writable({
-          write(chunk, _enc, done) {
-            chunks.push(chunk);
-            done();
-          },
-        });
-        await client.downloadTo(sink, "/docs/y.txt");
-        assert.equal(
-          new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c]))),
-          "xxxx",
-        );
+        const got = collectingSink();
+        await client.downloadTo(got.sink, "/docs/y.txt");
+        assert.equal(new TextDecoder().decode(got.bytes()), "xxxx");
         await client.rename("/docs/y.txt", "/docs/z.txt");
         assert.equal(await client.size("/docs/z.txt"), 4);
         assert.ok((await client.lastMod("/docs/z.txt")) instanceof Date);

@@ -10,10 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Client } from "basic-ftp";
 import { assertNoStackTrace, python, serveTree } from "../support/ftps.ts";
 import { randomBytes, sameBytes } from "../support/server.ts";
+import { collectingSink } from "../support/sink.ts";
 
 Deno.test("PROT P: a dozen earlier connections from another address are dropped; the client's own gets the file, then stores one", async () => {
   const big = randomBytes(3 << 20);
@@ -180,21 +180,9 @@ Deno.test("basic-ftp (Node) over explicit FTPS: MLSD listing, a 3 MiB upload and
     assert.deepEqual(listed.map((f) => [f.name, f.size]), [["x.txt", 2]]);
     await client.uploadFrom(join(srv.root, "big.src"), "/docs/big.bin");
     assert.ok(sameBytes(await Deno.readFile(join(srv.root, "bob/docs/big.bin")), big));
-    const chunks: Uint8Array[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(chunk);
-        done();
-      },
-    });
-    await client.downloadTo(sink, "/docs/big.bin");
-    const got = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      got.set(c, at);
-      at += c.length;
-    }
-    assert.ok(sameBytes(got, big), "the download is the uploaded file");
+    const got = collectingSink();
+    await client.downloadTo(got.sink, "/docs/big.bin");
+    assert.ok(sameBytes(got.bytes(), big), "the download is the uploaded file");
   } finally {
     client.close();
   }
