@@ -5,7 +5,7 @@
  */
 import type { Socket } from "node:net";
 import type { PassivePorts } from "./passive_ports.ts";
-import { NodeListener } from "../net/node_socket.ts";
+import { type DataLink, NodeListener } from "../net/node_socket.ts";
 import { replies, type Reply, reply } from "./replies.ts";
 import { canonicalHost } from "../net/address.ts";
 import { type ByteStream, ConnectionLost, connStream, isNetworkError } from "../net/stream.ts";
@@ -154,7 +154,7 @@ export class DataChannel {
    * rejects with `ConnectionLost` when the client connected and reset at once.
    * A node listener's connection comes as the node socket, paused.
    */
-  async open(signal: AbortSignal): Promise<ByteStream | Socket | Reply> {
+  async open(signal: AbortSignal): Promise<DataLink | Reply> {
     const plan = this.#plan;
     this.#plan = { kind: "none" };
     if (plan.kind === "none") return replies.noData;

@@ -11,9 +11,8 @@ import { replyForError } from "./errors.ts";
 import { LineReader } from "./line_reader.ts";
 import { afterMark, formatReply, replies, type Reply, reply } from "./replies.ts";
 import { type ByteStream, ConnectionLost } from "../net/stream.ts";
-import { Socket } from "node:net";
-import { socketStream } from "../net/node_socket.ts";
-import { secureSending, secureStream } from "./tls.ts";
+import { plainStream } from "../net/node_socket.ts";
+import { secureData, secureStream } from "./tls.ts";
 import { Transfer, type TransferWork } from "./transfer.ts";
 import type { EventInput, TransferStatus } from "../core/events.ts";
 import type { Target, Vfs } from "../core/vfs.ts";
@@ -220,10 +219,7 @@ export class Session {
     return this.protectData && this.ctx.tls !== null;
   }
 
-  /**
-   * The data connection, in TLS when PROT P is in force. A node socket (from
-   * a listener opened in PROT P) that only sends gets Deno's native TLS.
-   */
+  /** The data connection, in TLS when PROT P is in force (see `secureData`). */
   async #openData(
     signal: AbortSignal,
     direction: "send" | "receive",
@@ -231,16 +227,10 @@ export class Session {
     const opened = await this.data.open(signal);
     if ("code" in opened) return opened;
     const tls = this.protectData ? this.ctx.tls : null;
-    if (tls === null) return opened instanceof Socket ? socketStream(opened) : opened;
+    if (tls === null) return plainStream(opened);
     try {
-      if (opened instanceof Socket && direction === "send") {
-        return await secureSending(opened, tls.dataContext, HANDSHAKE_MS);
-      }
-      const plain = opened instanceof Socket ? socketStream(opened) : opened;
-      return await secureStream(plain, tls.dataContext, HANDSHAKE_MS);
+      return await secureData(opened, tls.dataContext, direction === "send", HANDSHAKE_MS);
     } catch (err) {
-      if (opened instanceof Socket) opened.destroy();
-      else opened.close();
       if (err instanceof ConnectionLost) throw err; // gone before its handshake: 426, as in clear text
       this.emit({ event: "tls", channel: "data", message: (err as Error).message });
       return reply(425, "Can't open data connection: TLS negotiation failed.");

@@ -5,10 +5,10 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import { Inbox, INBOX_LIMIT } from "../net/inbox.ts";
-import { endSocket } from "../net/node_socket.ts";
+import { type DataLink, endSocket, plainStream } from "../net/node_socket.ts";
 import { type ByteStream, ConnectionLost, lost } from "../net/stream.ts";
 
 /** TLS settings: the PEM texts (read by the main thread, which may read them) and the policy. */
@@ -191,12 +191,34 @@ export async function secureStream(
 }
 
 /**
- * The same over a node:net socket, for a connection that only sends (RETR,
- * LIST): Deno then encrypts into the socket in native code, with much less
- * CPU per byte. It cannot tell the peer's close_notify from a bare FIN, so
- * it never reads: uploads go through `secureStream`.
+ * A data connection in TLS, closed when the handshake fails. A node socket
+ * that only sends (RETR, LIST) is wrapped natively (`secureSending`); all
+ * else goes through the stream wrap, the one that tells a complete upload
+ * from one cut short.
  */
-export async function secureSending(
+export async function secureData(
+  link: DataLink,
+  context: SecureContext,
+  sending: boolean,
+  timeoutMs: number,
+): Promise<ByteStream> {
+  try {
+    if (sending && link instanceof Socket) return await secureSending(link, context, timeoutMs);
+    return await secureStream(plainStream(link), context, timeoutMs);
+  } catch (err) {
+    if (link instanceof Socket) link.destroy();
+    else link.close();
+    throw err;
+  }
+}
+
+/**
+ * The TLS wrap over a node:net socket, for a connection that only sends:
+ * Deno then encrypts into the socket in native code, with much less CPU per
+ * byte. It cannot tell the peer's close_notify from a bare FIN, so it never
+ * reads.
+ */
+async function secureSending(
   raw: Socket,
   context: SecureContext,
   timeoutMs: number,

@@ -9,6 +9,14 @@ import { type AddressInfo, createServer, type Server, Socket } from "node:net";
 import { Inbox, INBOX_LIMIT } from "./inbox.ts";
 import { type ByteStream, ConnectionLost, lost } from "./stream.ts";
 
+/** A data connection as it was opened: Deno's stream, or a node socket (paused) from a NodeListener. */
+export type DataLink = ByteStream | Socket;
+
+/** `link` as a plain ByteStream. */
+export function plainStream(link: DataLink): ByteStream {
+  return link instanceof Socket ? socketStream(link) : link;
+}
+
 /** What a listener got: the client's connection, or word that one was reset before it was taken. */
 type Arrival = Socket | ConnectionLost;
 
