@@ -108,19 +108,17 @@ export class DataChannel {
     this.#epsvOnly = true;
   }
 
-  /** Opens a passive listener (for EPSV when `extended`); returns the port clients should use. */
-  passive(extended: boolean): number | Reply {
+  /**
+   * Opens a passive listener (for EPSV when `extended`); returns the port
+   * clients should use. For TLS data it is node's (lib/net/node_socket.ts),
+   * set up asynchronously, and `open` gives its connection as a node socket.
+   */
+  passive(extended: boolean, tls: boolean): number | Reply | Promise<number | Reply> {
     if (this.#epsvOnly && !extended) return EPSV_ONLY;
     this.close();
-    return this.#listening(this.opts.ports.listen(this.localHost));
-  }
-
-  /** The same with a node:net listener, whose connections `open` gives as node sockets. */
-  async passiveNode(extended: boolean): Promise<number | Reply> {
-    if (this.#epsvOnly && !extended) return EPSV_ONLY;
-    this.close();
+    if (!tls) return this.#listening(this.opts.ports.listen(this.localHost));
     const fromClient = (address: string) => canonicalHost(address) === this.clientHost;
-    return this.#listening(await this.opts.ports.listenNode(this.localHost, fromClient));
+    return this.opts.ports.listenNode(this.localHost, fromClient).then((l) => this.#listening(l));
   }
 
   #listening(listener: Listener | null): number | Reply {

@@ -7,14 +7,9 @@ import { REFUSALS } from "../errors.ts";
 import { replies, type Reply, reply } from "../replies.ts";
 import type { Session } from "../session.ts";
 
-/** A passive listener; node's kind when data goes in TLS (see lib/net/node_socket.ts). */
-function listen(s: Session, extended: boolean): number | Reply | Promise<number | Reply> {
-  return s.dataInTls ? s.data.passiveNode(extended) : s.data.passive(extended);
-}
-
 /** PASV: listen for the data connection; announce an IPv4 address. */
 export async function pasv(s: Session): Promise<Reply> {
-  const port = await listen(s, false);
+  const port = await s.data.passive(false, s.dataInTls);
   if (typeof port !== "number") return port;
   const text = formatPasv(s.data.announcedHost(), port);
   if (text === null) {
@@ -35,7 +30,7 @@ export async function epsv(s: Session, arg: string): Promise<Reply> {
   if (a !== "" && a !== family) {
     return reply(522, `Network protocol not supported, use (${family}).`);
   }
-  const port = await listen(s, true);
+  const port = await s.data.passive(true, s.dataInTls);
   if (typeof port !== "number") return port;
   return reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
