@@ -29,7 +29,6 @@ type Arrival = Socket | ConnectionLost;
 export class NodeListener {
   /** What arrived and was not yet taken. */
   #arrived: Arrival | null = null;
-  #taken = false;
   #waiter: ((got: Arrival | null) => void) | null = null;
   #closed = false;
 
@@ -37,7 +36,8 @@ export class NodeListener {
     server.on("connection", (socket: Socket) => {
       socket.on("error", () => {}); // until its stream listens: a reset then fails the transfer
       const address = socket.remoteAddress; // none once the peer reset it
-      const wanted = !this.#closed && !this.#taken && this.#arrived === null;
+      // One connection is all: the transfer closes the listener once it took one.
+      const wanted = !this.#closed && this.#arrived === null;
       if (!wanted || (address !== undefined && !accepts(address))) return void socket.destroy();
       if (address === undefined) {
         socket.destroy();
@@ -61,7 +61,6 @@ export class NodeListener {
     const got = this.#arrived;
     if (got !== null) {
       this.#arrived = null;
-      this.#taken = true;
       return got instanceof ConnectionLost ? Promise.reject(got) : Promise.resolve(got);
     }
     if (this.#closed) return Promise.resolve(null);
@@ -86,10 +85,7 @@ export class NodeListener {
     const waiter = this.#waiter;
     this.#waiter = null;
     if (waiter === null) this.#arrived = got;
-    else {
-      this.#taken = true;
-      waiter(got);
-    }
+    else waiter(got);
   }
 }
 
