@@ -82,12 +82,11 @@ export interface Capabilities {
 }
 
 /** The root's banner files (tree_files.ts), read by every session: a store may keep their stats. */
-export const BANNER_FILES: ReadonlySet<string> = new Set<BannerFile>([
-  "xxftp.welcome",
-  "xxftp.goodbye",
-]);
+const BANNER_NAMES = ["xxftp.welcome", "xxftp.goodbye"] as const;
 /** The name of a banner file. */
-export type BannerFile = "xxftp.welcome" | "xxftp.goodbye";
+export type BannerFile = (typeof BANNER_NAMES)[number];
+/** The same names, to ask whether a name is one. */
+export const BANNER_FILES: ReadonlySet<string> = new Set(BANNER_NAMES);
 
 /** A place files live: a local folder tree or an object store. */
 export interface Storage {
