@@ -134,6 +134,37 @@ print(json.dumps(out))
   assertNoStackTrace(srv);
 });
 
+Deno.test("PROT P: ABOR while the data connection's handshake is pending sends nothing after it", async () => {
+  const size = 64 << 20;
+  await using srv = await serveTree({ "bob/big.bin": new Uint8Array(size) });
+  const r = await python<Record<string, string | number>>(
+    srv,
+    `
+ftp = login()
+host, port = ftp.makepasv()
+conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+ftp.putcmd("RETR big.bin")
+out = {"r150": reply(ftp)}
+ftp.putcmd("ABOR")
+time.sleep(0.3)
+conn = CTX.wrap_socket(conn)  # the handshake ends after the ABOR
+data, _ = read_to_end(conn)
+out["got"] = len(data)
+out["transfer"] = reply(ftp)
+out["abor"] = reply(ftp)
+out["noop"] = ftp.sendcmd("NOOP")
+ftp.quit()
+print(json.dumps(out))
+`,
+  );
+  assert.match(String(r.r150), /^150 /);
+  assert.equal(r.got, 0, "no byte of the file after the ABOR");
+  assert.match(String(r.transfer), /^426 /);
+  assert.match(String(r.abor), /^226 /);
+  assert.match(String(r.noop), /^200 /);
+  assertNoStackTrace(srv);
+});
+
 Deno.test("PROT P in active mode (PORT): ftplib stores, lists and retrieves byte-correct", async () => {
   const file = randomBytes(3 << 20);
   await using srv = await serveTree({});
