@@ -114,7 +114,7 @@ export function listenNode(
  * A node:net socket as a plain ByteStream. A FIN ends it (read gives null);
  * a reset or error rejects the reads after the bytes that came before it.
  */
-export function socketStream(socket: Socket): ByteStream {
+function socketStream(socket: Socket): ByteStream {
   socket.setNoDelay(true);
   const inbox = new Inbox((waiting) => {
     if (waiting < INBOX_LIMIT && socket.isPaused()) socket.resume();
